@@ -1,0 +1,371 @@
+"""``ipcbench``: a thin command line, one function per subcommand (pyperf's ``__main__``).
+
+``main(argv) -> int`` never lets a traceback reach the user for bad input: usage errors, unreadable
+files and refused writes print one line on stderr and return 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ipcbench import machine, schema, selection, storage
+from ipcbench.mechanisms import MECHANISMS
+from ipcbench.scenario import PATTERNS, Scenario, ScenarioError, parse_size
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+#: Where ``ipcbench run`` looks for the benchmarks: the checkout this package was installed from.
+BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
+RESULTS_DIR = Path("results")
+
+
+class UsageError(Exception):
+    """Bad input: one line, exit 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (``ipcbench run: error: ...``), not usage plus error."""
+
+    def error(self, message: str) -> Any:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be positive, not {text}")
+    return value
+
+
+def _size(text: str) -> int:
+    try:
+        return parse_size(text)
+    except ScenarioError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _add_selection(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--profile", choices=selection.PROFILES, default="quick", help="base sweep (default quick)"
+    )
+    p.add_argument(
+        "--mechanism",
+        action="append",
+        default=[],
+        choices=list(MECHANISMS),
+        metavar="M",
+        help=f"mechanism, repeatable: {', '.join(MECHANISMS)}",
+    )
+    p.add_argument(
+        "--pattern",
+        action="append",
+        default=[],
+        choices=PATTERNS,
+        metavar="P",
+        help=f"pattern, repeatable: {', '.join(PATTERNS)}",
+    )
+    p.add_argument(
+        "--processes",
+        action="append",
+        default=[],
+        type=_positive_int,
+        metavar="N",
+        help="total worker processes, repeatable (default: 2 and 2x the logical CPUs)",
+    )
+    p.add_argument(
+        "--payload",
+        action="append",
+        default=[],
+        type=_size,
+        metavar="SIZE",
+        help="payload size, repeatable: 8, 1KiB, 64KiB, 1MiB",
+    )
+    p.add_argument(
+        "--start-method",
+        action="append",
+        default=[],
+        metavar="S",
+        help="fork, spawn or forkserver, repeatable (default: the platform's default)",
+    )
+
+
+def _selection(args: argparse.Namespace) -> list[Scenario]:
+    sel = selection.select(
+        args.profile,
+        machine.logical_cpus(),
+        args.mechanism,
+        args.pattern,
+        args.processes,
+        args.payload,
+        args.start_method,
+    )
+    scenarios = sel.expand()
+    if not scenarios:
+        raise UsageError("the selection matches no scenario (pipes need an even process count)")
+    return scenarios
+
+
+# --- run --------------------------------------------------------------------------------------------
+
+
+def _pytest_command(args: argparse.Namespace, json_path: Path) -> list[str]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        str(BENCH_DIR),
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--no-header",
+        "--tb=line",
+        "-o",
+        "addopts=",
+        "-o",
+        "timeout=0",
+        "--benchmark-quiet",
+        f"--benchmark-json={json_path}",
+        "--ipc-progress",
+        f"--ipc-profile={args.profile}",
+        f"--ipc-deadline={args.deadline}",
+    ]
+    for opt, values in (
+        ("mechanism", args.mechanism),
+        ("pattern", args.pattern),
+        ("processes", args.processes),
+        ("payload", args.payload),
+        ("start-method", args.start_method),
+    ):
+        cmd += [f"--ipc-{opt}={v}" for v in values]
+    if args.rounds:
+        cmd.append(f"--ipc-rounds={args.rounds}")
+    if args.round_time:
+        cmd.append(f"--ipc-round-time={args.round_time}")
+    return cmd
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenarios = _selection(args)
+    if not (BENCH_DIR / "test_ipc.py").exists():
+        raise UsageError(f"benchmarks not found at {BENCH_DIR}: install from a clone with 'pip install -e .'")
+    out = Path(args.output) if args.output else storage.default_path(RESULTS_DIR, args.profile)
+    storage.check_writable(out)
+    cpus = machine.usable_cpus()
+    print(
+        f"ipcbench: {len(scenarios)} scenarios ({args.profile} profile) on {machine.cpu_model()}, "
+        f"{cpus} usable CPUs, Python {sys.version.split()[0]}",
+        flush=True,
+    )
+    over = sum(s.processes > cpus for s in scenarios)
+    if over:
+        print(
+            f"note: {over} scenarios start more processes than the {cpus} usable CPUs (oversubscribed; "
+            "marked in the results)",
+            flush=True,
+        )
+    started = dt.datetime.now(dt.UTC)
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="ipcbench-") as tmp:
+        json_path = Path(tmp) / "run.json"
+        # Its own session: a Ctrl-C reaches only us, and we pass on exactly one SIGINT, so pytest's
+        # teardown (which reaps the workers) is not cut short by a second one.
+        proc = subprocess.Popen(_pytest_command(args, json_path), start_new_session=True)
+        interrupted = False
+        try:
+            rc = proc.wait()
+        except KeyboardInterrupt:
+            # pytest tears the workers down and still writes what finished; give it a deadline.
+            interrupted = True
+            proc.send_signal(signal.SIGINT)
+            try:
+                rc = proc.wait(30)
+            except (subprocess.TimeoutExpired, KeyboardInterrupt):
+                proc.kill()
+                rc = proc.wait()
+        interrupted = interrupted or rc == 2
+        data = _read_run(json_path)
+    if data is None:
+        print("ipcbench: no benchmark finished; nothing saved", file=sys.stderr)
+        return EXIT_INTERRUPTED if interrupted else EXIT_FAILED
+    done = {b.get("extra_info", {}).get("scenario") for b in data["benchmarks"]}
+    failed = [s.id for s in scenarios if s.id not in done]
+    data["ipcbench"] = {
+        "schema": schema.SCHEMA_VERSION,
+        "complete": not failed and not interrupted,
+        "interrupted": interrupted,
+        "failed": failed if not interrupted else [],
+        "not_run": failed if interrupted else [],
+        "profile": args.profile,
+        "argv": sys.argv[1:],
+        "started": started.isoformat(),
+        "wall_s": round(time.monotonic() - t0, 3),
+    }
+    path = storage.write_new(out, data)
+    print(summary_table(data["benchmarks"]))
+    wall = data["ipcbench"]["wall_s"]
+    if interrupted:
+        print(
+            f"ipcbench: interrupted; the {len(done)} finished benchmarks are saved as an incomplete run "
+            f"in {path}",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    if failed:
+        print(
+            f"ipcbench: {len(failed)} scenarios failed and have no figures: {', '.join(failed)}",
+            file=sys.stderr,
+        )
+    print(f"saved {len(done)} benchmarks in {wall:.0f} s to {path}")
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def _read_run(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path) as fh:
+            data = json.load(fh)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or not data.get("benchmarks"):
+        return None
+    return data
+
+
+def _fmt_rate(value: float) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.2f}{unit}"
+    return f"{value:.0f}"
+
+
+def summary_table(benchmarks: Sequence[dict[str, Any]]) -> str:
+    rows = [("scenario", "msgs/s", "bytes/s", "p50 µs", "p99 µs", "spread", "")]
+    for b in benchmarks:
+        info, stats = b.get("extra_info", {}), b.get("stats", {})
+        rtt = info.get("rtt_ns") or {}
+        spread = stats.get("stddev", 0) / stats["median"] if stats.get("median") else 0
+        rows.append(
+            (
+                info.get("scenario", b.get("name", "?")),
+                _fmt_rate(info.get("msgs_per_s", 0)),
+                _fmt_rate(info.get("bytes_per_s", 0)) + "B",
+                f"{rtt['p50'] / 1000:.1f}" if rtt else "",
+                f"{rtt['p99'] / 1000:.1f}" if rtt else "",
+                f"{spread:.1%}",
+                "oversubscribed" if info.get("oversubscribed") else "",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = []
+    for row in rows:
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:-1], widths[1:-1], strict=True)]
+        lines.append("  ".join([*cells, row[-1]]).rstrip())
+    return "\n".join(lines)
+
+
+# --- list / info ------------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    scenarios = _selection(args)
+    cpus = machine.usable_cpus()
+    for s in scenarios:
+        print(s.id + ("  (oversubscribed)" if s.processes > cpus else ""))
+    print(f"{len(scenarios)} scenarios", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_mechanisms(args: argparse.Namespace) -> int:
+    for m in MECHANISMS.values():
+        print(f"{m.name:<14} {m.description}")
+    return EXIT_OK
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    facts = machine.facts()
+    if args.json:
+        print(json.dumps(facts, indent=2))
+        return EXIT_OK
+    width = max(len(k) for k in facts)
+    for key, value in facts.items():
+        print(f"{key:<{width}}  {value}")
+    return EXIT_OK
+
+
+# --- dispatch ---------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="ipcbench", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = sub.add_parser("run", help="run benchmarks and save a results JSON")
+    _add_selection(run)
+    run.add_argument("--output", "-o", metavar="PATH", help="results file (default: a new name in results/)")
+    run.add_argument("--rounds", type=_positive_int, help="timed rounds per scenario")
+    run.add_argument("--round-time", type=_positive_float, metavar="S", help="target seconds per round")
+    run.add_argument(
+        "--deadline",
+        type=_positive_float,
+        default=5.0,
+        metavar="S",
+        help="seconds a round may overrun before its workers count as stalled (default 5)",
+    )
+    run.set_defaults(func=cmd_run)
+    lst = sub.add_parser("list", help="print the scenarios a selection would run")
+    _add_selection(lst)
+    lst.set_defaults(func=cmd_list)
+    sub.add_parser("mechanisms", help="every mechanism with a one-line description").set_defaults(
+        func=cmd_mechanisms
+    )
+    info = sub.add_parser("info", help="print the machine facts saved with every run")
+    info.add_argument("--json", action="store_true")
+    info.set_defaults(func=cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed its one-line usage error
+        return EXIT_USAGE if exc.code else EXIT_OK
+    func: Callable[[argparse.Namespace], int] = args.func
+    try:
+        return func(args)
+    except (UsageError, ScenarioError, storage.StorageError) as exc:
+        print(f"ipcbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("ipcbench: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # `ipcbench list | head`: the reader left; not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

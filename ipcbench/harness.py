@@ -1,0 +1,428 @@
+"""Warm workers, verified rounds, deadlines on every wait.
+
+A :class:`Rig` starts the worker processes of one scenario before any timing and keeps them warm.
+Each worker has a private control pipe to the parent.  A round is released by sending each worker its
+share of the batch; it ends when every worker has reported back.  Waits watch both the control pipes
+and the process sentinels, so a dead worker is noticed at once and a stalled one at the deadline.
+Whatever happens, :meth:`Rig.close` stops, terminates, then kills the workers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import dataclasses
+import itertools
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import time
+from array import array
+from typing import Any
+
+from ipcbench import mechanisms
+from ipcbench.scenario import Scenario, ScenarioError
+
+#: Seconds for workers to start and report ready (spawn of many processes on 2 cores takes a while).
+STARTUP_TIMEOUT = 60.0
+#: Seconds that a worker may take to exit after being asked to stop, before it is terminated.
+STOP_TIMEOUT = 2.0
+
+
+class HarnessError(RuntimeError):
+    """A benchmark that cannot report a number; the message names the scenario and what happened."""
+
+
+class WorkerDied(HarnessError):
+    pass
+
+
+class WorkerStalled(HarnessError):
+    pass
+
+
+class WorkerFailed(HarnessError):
+    pass
+
+
+class VerificationError(HarnessError):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """How hard to measure; frozen and passed down, never mutated."""
+
+    #: Target duration of one timed round; batch sizes are calibrated to it.
+    round_time: float = 0.05
+    rounds: int = 10
+    warmup_rounds: int = 1
+    #: Seconds a round may overrun its expected time before the workers count as stalled.
+    grace: float = 5.0
+    max_messages: int = 1_000_000
+
+    def __post_init__(self) -> None:
+        if not self.round_time > 0:
+            raise ScenarioError(f"round time must be positive, not {self.round_time}")
+        if self.rounds < 1:
+            raise ScenarioError(f"rounds must be at least 1, not {self.rounds}")
+        if self.warmup_rounds < 0:
+            raise ScenarioError(f"warm-up rounds cannot be negative ({self.warmup_rounds})")
+        if not self.grace > 0:
+            raise ScenarioError(f"deadline grace must be positive, not {self.grace}")
+
+
+@dataclasses.dataclass(frozen=True)
+class RoundResult:
+    messages: int
+    #: Parent-side wall time from the first start signal to the last report.
+    elapsed_ns: int
+    #: Worker-side time from the earliest start to the latest finish (same monotonic clock).
+    span_ns: int
+    rtts: tuple[array, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Task:
+    """One worker's share of a round."""
+
+    first: int
+    stop: int
+    #: Consumers: how many messages to expect, or None to read until ``sentinels`` end-markers.
+    count: int | None = None
+    sentinels: int = 0
+
+
+# --- worker side ------------------------------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this worker if its parent dies, so no orphan keeps spinning."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def _worker(role: str, scenario: Scenario, ends: tuple[Any, ...], control: Any) -> None:
+    """A worker's whole life: bind its ends, report ready, then serve rounds until told to stop."""
+    _die_with_parent()
+    # The parent handles Ctrl-C and tears us down; a worker must not die half-way on its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    mech = mechanisms.MECHANISMS[scenario.mechanism]
+    carries = mech.carries
+    try:
+        payload = b"\x5a" * scenario.payload_bytes  # touched now, so no page faults in the timed loop
+        if role in ("producer", "pinger", "ponger"):
+            send = mech.bind_send(ends[0])
+        if role in ("consumer", "pinger", "ponger"):
+            recv = mech.bind_recv(ends[-1])
+        control.send(("ready", os.getpid()))
+        while True:
+            cmd = control.recv()
+            if cmd is None:
+                break
+            task: _Task = cmd
+            seqs = range(task.first, task.stop)
+            t0 = time.perf_counter_ns()
+            result: tuple[Any, ...] = ()
+            if role == "producer":
+                mechanisms.produce(carries, send, payload, seqs)
+                for _ in range(task.sentinels):
+                    send(None)
+            elif role == "consumer":
+                result = mechanisms.consume(carries, recv, task.count, task.sentinels)
+            elif role == "pinger":
+                result = mechanisms.ping(carries, send, recv, payload, seqs)
+            else:
+                mechanisms.pong(send, recv, len(seqs))
+            t1 = time.perf_counter_ns()
+            control.send(("done", t0, t1, result))
+    except (EOFError, BrokenPipeError, ConnectionResetError):
+        # The parent or a peer went away; the parent reports that, not us.
+        pass
+    except BaseException as exc:
+        with contextlib.suppress(Exception):
+            control.send(("error", f"{type(exc).__name__}: {exc}"))
+    finally:
+        for end in ends:
+            # A Queue's feeder thread would block exit on undelivered data after a failed round.
+            cancel = getattr(end, "cancel_join_thread", None)
+            if cancel is not None:
+                cancel()
+
+
+# --- parent side ------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class _Worker:
+    role: str
+    index: int
+    process: Any
+    control: Any
+
+    @property
+    def name(self) -> str:
+        return f"{self.role}-{self.index}"
+
+
+def available_start_methods() -> list[str]:
+    return multiprocessing.get_all_start_methods()
+
+
+class Rig:
+    """The warm workers of one scenario.  Use as a context manager; :meth:`close` always reaps."""
+
+    def __init__(self, scenario: Scenario, settings: Settings = Settings()) -> None:
+        if scenario.mechanism not in mechanisms.MECHANISMS:
+            raise ScenarioError(f"unknown mechanism {scenario.mechanism!r}")
+        if scenario.start_method not in available_start_methods():
+            raise ScenarioError(f"start method {scenario.start_method!r} is not available on this platform")
+        self.mechanism = mechanisms.MECHANISMS[scenario.mechanism]
+        if self.mechanism.point_to_point and scenario.producers != scenario.consumers:
+            raise ScenarioError(f"{scenario.mechanism} is point-to-point: producers must equal consumers")
+        self.scenario = scenario
+        self.settings = settings
+        self.workers: list[_Worker] = []
+        self._ends: list[Any] = []
+        self._round = 0
+        #: Expected duration of the next round, learnt from the previous one (0 before any round).
+        self.expected_s = 0.0
+        self._pending: dict[Any, _Worker] = {}
+        self._tasks: list[_Task] = []
+        self._t_start = 0
+
+    # -- life cycle --
+
+    def __enter__(self) -> Rig:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _channel_ends(self, ctx: Any) -> list[tuple[str, tuple[Any, ...]]]:
+        """(role, ends) for every worker; ends are (sending end, receiving end) as the role needs."""
+        s, make = self.scenario, self.mechanism.make_channel
+        plan: list[tuple[str, tuple[Any, ...]]] = []
+        if s.pattern == "latency":
+            for _ in range(s.producers):
+                to_pong_tx, to_pong_rx = make(ctx)
+                to_ping_tx, to_ping_rx = make(ctx)
+                self._ends += [to_pong_tx, to_pong_rx, to_ping_tx, to_ping_rx]
+                plan.append(("pinger", (to_pong_tx, to_ping_rx)))
+                plan.append(("ponger", (to_ping_tx, to_pong_rx)))
+        elif self.mechanism.point_to_point:
+            for _ in range(s.producers):
+                tx, rx = make(ctx)
+                self._ends += [tx, rx]
+                plan.append(("producer", (tx,)))
+                plan.append(("consumer", (rx,)))
+        else:
+            tx, rx = make(ctx)
+            self._ends += [tx] if tx is rx else [tx, rx]
+            plan += [("producer", (tx,))] * s.producers
+            plan += [("consumer", (rx,))] * s.consumers
+        return plan
+
+    def start(self) -> None:
+        ctx: Any = multiprocessing.get_context(self.scenario.start_method)
+        counters: dict[str, int] = {}
+        for role, ends in self._channel_ends(ctx):
+            index = counters[role] = counters.get(role, -1) + 1
+            parent_end, child_end = ctx.Pipe()
+            process = ctx.Process(
+                target=_worker,
+                args=(role, self.scenario, ends, child_end),
+                name=f"ipcbench-{self.scenario.id}-{role}-{index}",
+                daemon=True,
+            )
+            self.workers.append(_Worker(role, index, process, parent_end))
+            process.start()
+            child_end.close()
+        # The parent keeps no channel end open: a consumer must see EOF if its producer dies.
+        for end in self._ends:
+            if hasattr(end, "send_bytes"):
+                end.close()
+        self._pending = {w.control: w for w in self.workers}
+        self._collect(STARTUP_TIMEOUT + self.settings.grace, "starting")
+
+    def close(self) -> None:
+        """Ask every worker to stop; terminate, then kill, whoever does not exit in time."""
+        for w in self.workers:
+            with contextlib.suppress(Exception):
+                w.control.send(None)
+        deadline = time.monotonic() + STOP_TIMEOUT
+        for w in self.workers:
+            if w.process.pid is not None:
+                w.process.join(max(0.0, deadline - time.monotonic()))
+        for sig_method in ("terminate", "kill"):
+            alive = [w for w in self.workers if w.process.pid is not None and w.process.is_alive()]
+            for w in alive:
+                with contextlib.suppress(Exception):
+                    getattr(w.process, sig_method)()
+            for w in alive:
+                w.process.join(STOP_TIMEOUT)
+        for w in self.workers:
+            with contextlib.suppress(Exception):
+                w.control.close()
+            with contextlib.suppress(Exception):
+                if w.process.pid is not None and not w.process.is_alive():
+                    w.process.close()
+        for end in self._ends:
+            with contextlib.suppress(Exception):
+                end.close()
+            with contextlib.suppress(Exception):
+                end.join_thread()
+        self._ends = []
+
+    # -- rounds --
+
+    def _plan(self, n: int) -> list[_Task]:
+        """Split ``n`` messages over the producing side; sequence numbers are unique across rounds."""
+        s = self.scenario
+        base = self._round << 32
+        senders = s.producers
+        bounds = [base + (n * i) // senders for i in range(senders + 1)]
+        shares = list(itertools.pairwise(bounds))
+        shared = not self.mechanism.point_to_point and s.pattern == "throughput"
+        tasks: list[_Task] = []
+        for w in self.workers:
+            if w.role in ("producer", "pinger", "ponger"):
+                first, stop = shares[w.index]
+                tasks.append(
+                    _Task(first, stop, sentinels=s.consumers if shared and w.role == "producer" else 0)
+                )
+            elif shared:
+                tasks.append(_Task(0, 0, count=None, sentinels=s.producers))
+            else:
+                first, stop = shares[w.index]
+                tasks.append(_Task(first, stop, count=stop - first))
+        return tasks
+
+    def start_round(self, n: int) -> None:
+        """Release a round of ``n`` messages (round trips, for latency); does not wait."""
+        if self._pending:
+            raise HarnessError(f"{self.scenario.id}: a round is already under way")
+        self._tasks = self._plan(n)
+        self._n = n
+        # Receivers first, so they are already waiting when the first message leaves.
+        order = sorted(range(len(self.workers)), key=lambda i: self.workers[i].role in ("producer", "pinger"))
+        self._pending = {w.control: w for w in self.workers}
+        self._t_start = time.perf_counter_ns()
+        for i in order:
+            try:
+                self.workers[i].control.send(self._tasks[i])
+            except OSError:
+                self._raise_dead(self.workers[i], "before the round started")
+
+    def finish_round(self) -> RoundResult:
+        """Wait for every worker's report, with a deadline, and verify the round."""
+        replies = self._collect(self.expected_s * 3 + self.settings.grace, f"round {self._round}")
+        elapsed = time.perf_counter_ns() - self._t_start
+        self._round += 1
+        self.expected_s = elapsed / 1e9
+        return self._verify(replies, elapsed)
+
+    def run_round(self, n: int) -> RoundResult:
+        self.start_round(n)
+        return self.finish_round()
+
+    def _collect(self, timeout: float, stage: str) -> dict[str, tuple[Any, ...]]:
+        replies: dict[str, tuple[Any, ...]] = {}
+        deadline = time.monotonic() + timeout
+        sentinels = {w.process.sentinel: w for w in self.workers}
+        while self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                self._raise_stalled(timeout, stage)
+            ready = multiprocessing.connection.wait([*self._pending, *sentinels], remaining)
+            dead = [sentinels[r] for r in ready if r in sentinels]
+            for conn in [r for r in ready if r in self._pending]:
+                w = self._pending.pop(conn)
+                try:
+                    reply: tuple[Any, ...] = w.control.recv()
+                except (EOFError, OSError):
+                    dead.append(w)
+                    continue
+                if reply[0] == "error":
+                    self._pending.clear()
+                    raise WorkerFailed(f"{self.scenario.id}: {w.name} failed while {stage}: {reply[1]}")
+                replies[w.name] = reply
+            if dead:
+                self._pending.clear()
+                self._raise_dead(dead[0], f"while {stage}")
+        return replies
+
+    def _raise_dead(self, w: _Worker, when: str) -> None:
+        w.process.join(0.5)
+        code = w.process.exitcode
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        self._pending.clear()
+        raise WorkerDied(f"{self.scenario.id}: worker {w.name} (pid {w.process.pid}) died {when} ({how})")
+
+    def _raise_stalled(self, timeout: float, stage: str) -> None:
+        names = []
+        for w in self._pending.values():
+            state = "unknown"
+            with contextlib.suppress(Exception):
+                import psutil
+
+                state = psutil.Process(w.process.pid).status()
+            names.append(f"{w.name} (pid {w.process.pid}, {state})")
+        self._pending.clear()
+        raise WorkerStalled(
+            f"{self.scenario.id}: no report within {timeout:.1f} s while {stage} from {', '.join(names)}"
+        )
+
+    def _verify(self, replies: dict[str, tuple[Any, ...]], elapsed: int) -> RoundResult:
+        s, n = self.scenario, self._n
+        base = (self._round - 1) << 32
+        receivers = "pinger" if s.pattern == "latency" else "consumer"
+        got = [r[3] for name, r in replies.items() if name.startswith(receivers)]
+        count = sum(g[0] for g in got)
+        seq_sum = sum(g[1] for g in got)
+        byte_sum = sum(g[2] for g in got)
+        want_seq = n * base + n * (n - 1) // 2
+        want_bytes = n * s.payload_bytes
+        if (count, seq_sum, byte_sum) != (n, want_seq, want_bytes) or any(g[1] < 0 for g in got):
+            raise VerificationError(
+                f"{s.id}: round {self._round - 1} failed verification: received {count} of {n} messages, "
+                f"sequence checksum {seq_sum} (expected {want_seq}), {byte_sum} payload bytes "
+                f"(expected {want_bytes})"
+            )
+        starts = [r[1] for r in replies.values()]
+        ends = [r[2] for r in replies.values()]
+        rtts = tuple(g[3] for g in got) if s.pattern == "latency" else ()
+        return RoundResult(n, elapsed, max(ends) - min(starts), rtts)
+
+    # -- calibration --
+
+    def calibrate(self) -> int:
+        """Grow the batch until a round lasts about ``round_time``; these rounds also warm up."""
+        target = self.settings.round_time
+        n = max(self.scenario.producers, 8)
+        for _ in range(20):
+            elapsed = self.run_round(n).elapsed_ns / 1e9
+            if elapsed >= target * 0.8 or n >= self.settings.max_messages:
+                break
+            grow = target / max(elapsed, 1e-6)
+            n = min(self.settings.max_messages, max(n + 1, int(n * min(grow, 10.0))))
+        return n
+
+    def worker_affinity(self) -> dict[str, list[int]]:
+        """The CPUs each worker may run on: placement shapes IPC figures (PITFALLS: CPU placement)."""
+        import psutil
+
+        out: dict[str, list[int]] = {}
+        for w in self.workers:
+            with contextlib.suppress(Exception):
+                out[w.name] = sorted(psutil.Process(w.process.pid).cpu_affinity() or [])
+        return out

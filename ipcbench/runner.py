@@ -1,0 +1,95 @@
+"""Run one scenario under pytest-benchmark and describe it in ``extra_info``."""
+
+from __future__ import annotations
+
+import pickle
+import statistics
+from array import array
+from collections.abc import Sequence
+from typing import Any
+
+from ipcbench import machine, mechanisms, schema
+from ipcbench.harness import Rig, RoundResult, Settings
+from ipcbench.scenario import Scenario, format_size
+
+#: pyperf warns when the standard deviation reaches 10% of the mean; so do we.
+SPREAD_WARN = 0.10
+
+
+def percentiles(samples: Sequence[array]) -> dict[str, int]:
+    """Nearest-rank percentiles of every round trip of every pair."""
+    values = sorted(v for a in samples for v in a)
+    if not values:
+        return {}
+    last = len(values) - 1
+
+    def rank(q: float) -> int:
+        return values[min(last, max(0, int(q * len(values) + 0.999999) - 1))]
+
+    out = {"p50": rank(0.50), "p90": rank(0.90), "p99": rank(0.99), "p999": rank(0.999), "max": values[-1]}
+    out["min"] = values[0]
+    out["mean"] = round(sum(values) / len(values))
+    out["count"] = len(values)
+    return out
+
+
+def describe(
+    scenario: Scenario,
+    settings: Settings,
+    results: Sequence[RoundResult],
+    median_s: float,
+    stddev_s: float | None,
+    affinity: dict[str, list[int]],
+) -> dict[str, Any]:
+    """The ``extra_info`` of one benchmark (keys documented in :mod:`ipcbench.schema`)."""
+    n = results[-1].messages
+    cpus = machine.usable_cpus()
+    info: dict[str, Any] = {"ipcbench_schema": schema.SCHEMA_VERSION, **scenario.fields()}
+    info.update(
+        messages=n,
+        rounds=len(results),
+        round_time_target_s=settings.round_time,
+        msgs_per_s=n / median_s,
+        bytes_per_s=n * scenario.payload_bytes / median_s,
+        worker_span_ns=int(statistics.median(r.span_ns for r in results)),
+        cpus_usable=cpus,
+        oversubscribed=scenario.processes > cpus,
+        worker_affinity=affinity,
+        pickle_protocol=pickle.DEFAULT_PROTOCOL
+        if mechanisms.MECHANISMS[scenario.mechanism].carries == "objects"
+        else None,
+    )
+    if scenario.pattern == "latency":
+        info["rtt_ns"] = percentiles([a for r in results for a in r.rtts])
+    warnings = []
+    if stddev_s is not None and median_s > 0 and stddev_s / median_s >= SPREAD_WARN:
+        warnings.append(f"high spread: stddev is {stddev_s / median_s:.0%} of the median round")
+    if scenario.processes > cpus:
+        warnings.append(f"oversubscribed: {scenario.processes} processes on {cpus} usable CPUs")
+    info["warnings"] = warnings
+    return info
+
+
+def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings) -> None:
+    """Start warm workers, calibrate the batch, time ``rounds`` verified rounds, describe them."""
+    benchmark.group = f"{scenario.pattern} {format_size(scenario.payload_bytes)}"
+    timed: list[RoundResult] = []
+    with Rig(scenario, settings) as rig:
+        n = rig.calibrate()
+
+        def one_round() -> None:
+            timed.append(rig.run_round(n))
+
+        benchmark.pedantic(
+            one_round, rounds=settings.rounds, warmup_rounds=settings.warmup_rounds, iterations=1
+        )
+        affinity = rig.worker_affinity()
+    # Warm-up rounds come first and are not part of the figures.
+    measured = timed[-settings.rounds :]
+    stats = getattr(getattr(benchmark, "stats", None), "stats", None)
+    if stats is not None:
+        median_s, stddev_s = stats.median, (stats.stddev if len(measured) > 1 else None)
+    else:  # --benchmark-disable: pytest-benchmark kept no stats; use our own clock.
+        median_s = statistics.median(r.elapsed_ns for r in measured) / 1e9
+        stddev_s = None
+    benchmark.extra_info.update(describe(scenario, settings, measured, median_s, stddev_s, affinity))

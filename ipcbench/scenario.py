@@ -1,0 +1,116 @@
+"""The one description of a benchmark case, and the size notation used on the command line.
+
+A :class:`Scenario` gives the pytest id, the worker set-up and the JSON fields, so the three can
+never disagree.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+#: Patterns of this version. ``throughput``: producers stream to consumers; ``latency``: ping-pong pairs.
+PATTERNS = ("throughput", "latency")
+
+#: Start methods multiprocessing knows; which of them this platform offers is checked in the harness.
+START_METHODS = ("fork", "spawn", "forkserver")
+
+#: The smallest payload: every message carries its 8-byte sequence number, so nothing can be smaller.
+MIN_PAYLOAD = 8
+
+#: A hard cap on worker processes: beyond this a typo, not a benchmark, is the likely cause.
+MAX_PROCESSES = 256
+
+_UNITS = {"": 1, "b": 1, "kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "kb": 1000, "mb": 10**6, "gb": 10**9}
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*([a-zA-Z]*)\s*$")
+
+
+class ScenarioError(ValueError):
+    """A scenario or a size that cannot exist; the message is one line meant for the user."""
+
+
+def parse_size(text: str) -> int:
+    """Parse ``8``, ``8B``, ``1KiB``, ``64KiB``, ``1MiB`` (also ``kB``/``MB``) into bytes."""
+    match = _SIZE_RE.match(str(text))
+    unit = match.group(2).lower() if match else ""
+    if match is None or unit not in _UNITS:
+        raise ScenarioError(f"cannot parse size {text!r}: use a number of bytes or e.g. 1KiB, 64KiB, 1MiB")
+    return int(match.group(1)) * _UNITS[unit]
+
+
+def format_size(n: int) -> str:
+    """The shortest exact binary notation: 8 -> '8B', 1024 -> '1KiB', 1536 -> '1536B'."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= factor and n % factor == 0:
+            return f"{n // factor}{unit}"
+    return f"{n}B"
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Scenario:
+    """One benchmark case.
+
+    ``producers``/``consumers`` are the two sides: producers and consumers for ``throughput``,
+    pingers and pongers (one pair each) for ``latency``.  Point-to-point mechanisms (pipes) give each
+    producer its own channel to one consumer, so they need ``producers == consumers``; shared channels
+    (queues) carry every producer's messages to every consumer.
+    """
+
+    mechanism: str
+    pattern: str
+    producers: int
+    consumers: int
+    payload_bytes: int
+    start_method: str
+
+    def __post_init__(self) -> None:
+        if self.pattern not in PATTERNS:
+            raise ScenarioError(f"unknown pattern {self.pattern!r}; choose from {', '.join(PATTERNS)}")
+        if self.start_method not in START_METHODS:
+            raise ScenarioError(
+                f"unknown start method {self.start_method!r}; choose from {', '.join(START_METHODS)}"
+            )
+        for side in ("producers", "consumers"):
+            value = getattr(self, side)
+            if not isinstance(value, int) or value < 1:
+                raise ScenarioError(f"{side} must be a positive whole number, not {value!r}")
+        if self.processes > MAX_PROCESSES:
+            raise ScenarioError(f"{self.processes} processes is beyond the cap of {MAX_PROCESSES}")
+        if self.payload_bytes < MIN_PAYLOAD:
+            raise ScenarioError(
+                f"payload {self.payload_bytes} B is below {MIN_PAYLOAD} B (the sequence number's size)"
+            )
+        if self.pattern == "latency" and self.producers != self.consumers:
+            raise ScenarioError("latency runs in pairs: producers must equal consumers")
+
+    @property
+    def processes(self) -> int:
+        return self.producers + self.consumers
+
+    @property
+    def shape(self) -> str:
+        """``2p`` for pairs (1:1 each), ``3p-2to1`` where the sides differ in size."""
+        if self.producers == self.consumers:
+            return f"{self.processes}p"
+        return f"{self.processes}p-{self.producers}to{self.consumers}"
+
+    @property
+    def id(self) -> str:
+        """Readable and unique: ``pipe_bytes-latency-2p-1KiB-fork``."""
+        return "-".join(
+            (self.mechanism, self.pattern, self.shape, format_size(self.payload_bytes), self.start_method)
+        )
+
+    def fields(self) -> dict[str, Any]:
+        """The scenario as the JSON keys of ``extra_info`` (see :mod:`ipcbench.schema`)."""
+        return {
+            "scenario": self.id,
+            "mechanism": self.mechanism,
+            "pattern": self.pattern,
+            "processes": self.processes,
+            "producers": self.producers,
+            "consumers": self.consumers,
+            "payload_bytes": self.payload_bytes,
+            "start_method": self.start_method,
+        }

@@ -1,0 +1,33 @@
+"""The ipcbench layout inside pytest-benchmark JSON, and its version.
+
+Saved runs are plain pytest-benchmark JSON, so ``pytest-benchmark compare`` keeps working.  ipcbench
+adds its own fields to each benchmark's ``extra_info`` and stamps them with :data:`SCHEMA_VERSION`;
+one loader (``ipcbench.results.load``) reads them and refuses versions it does not know.
+
+History of :data:`SCHEMA_VERSION` (bump it, and teach the loader to upgrade or refuse, on any change
+that changes a key's meaning or removes one; adding a key is not a change):
+
+1. mechanism, pattern, processes, producers, consumers, payload_bytes, start_method, messages,
+   rounds, msgs_per_s, bytes_per_s, rtt_ns (latency), worker_span_ns, cpus_usable, oversubscribed,
+   worker_affinity, pickle_protocol, warnings.  Run level: ``ipcbench`` in the top level and in
+   ``machine_info``.
+"""
+
+SCHEMA_VERSION = 1
+
+#: Keys every ipcbench benchmark carries in ``extra_info``.
+REQUIRED_KEYS = (
+    "ipcbench_schema",
+    "scenario",
+    "mechanism",
+    "pattern",
+    "processes",
+    "payload_bytes",
+    "start_method",
+    "messages",
+    "msgs_per_s",
+    "bytes_per_s",
+)
+
+#: Latency percentiles, in nanoseconds, under ``extra_info["rtt_ns"]``.
+RTT_KEYS = ("p50", "p90", "p99", "p999", "max")
