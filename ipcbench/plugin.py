@@ -73,8 +73,15 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if marker is None or "scenario" not in metafunc.fixturenames:
         return
     pattern = marker.kwargs["pattern"]
-    cases = [s for s in metafunc.config.stash[_SCENARIOS] if s.pattern == pattern]
-    metafunc.parametrize("scenario", cases, ids=[s.id for s in cases])
+    ids = [s.id for s in metafunc.config.stash[_SCENARIOS] if s.pattern == pattern]
+    # Parametrized by id (indirect), so pytest-benchmark saves a readable string in "params".
+    metafunc.parametrize("scenario", ids, ids=ids, indirect=True)
+
+
+@pytest.fixture
+def scenario(request: pytest.FixtureRequest) -> Scenario:
+    by_id = {s.id: s for s in request.config.stash[_SCENARIOS]}
+    return by_id[request.param]
 
 
 @pytest.fixture
@@ -113,8 +120,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         figure = f"{info['msgs_per_s']:>12,.0f} msg/s"
         if "rtt_ns" in info:
             figure += f"  p50 {info['rtt_ns']['p50'] / 1000:8.1f} µs"
-    scenario = getattr(item, "callspec", None) and item.callspec.params.get("scenario")  # type: ignore[attr-defined]
-    name = scenario.id if isinstance(scenario, Scenario) else item.name
+    callspec = getattr(item, "callspec", None)
+    name = callspec.params.get("scenario", item.name) if callspec is not None else item.name
     writer = item.config.get_terminal_writer()
     writer.line(f"[{done:>{len(str(total))}}/{total}] {name:<44} {figure:<38} ~{left:.0f} s left")
     writer.flush()

@@ -56,6 +56,9 @@ def write_new(path: Path, data: Any) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)  # mkstemp's 0600 would hide results from other users
             with os.fdopen(fd, "w") as fh:
                 fh.write(text)
                 fh.flush()
