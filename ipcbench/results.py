@@ -1,0 +1,188 @@
+"""The one loader of saved runs: pytest-benchmark JSON with ipcbench fields -> a tidy DataFrame.
+
+Every consumer (report, compare, history, export) reads results through :func:`load`, which either
+returns one row per benchmark or raises :class:`LoadError` with one sentence that names the file and
+what is wrong with it.  pandas is imported here, never by ``import ipcbench``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ipcbench import schema
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: Scenario columns: together they identify a benchmark across runs.
+SCENARIO_COLUMNS = (
+    "mechanism",
+    "pattern",
+    "processes",
+    "producers",
+    "consumers",
+    "payload_bytes",
+    "start_method",
+)
+#: pytest-benchmark stats copied into columns (seconds per round).
+STAT_COLUMNS = ("min", "max", "mean", "stddev", "median", "iqr", "q1", "q3", "rounds")
+
+
+class LoadError(ValueError):
+    """A results file that cannot be read; the message is one line meant for the user."""
+
+
+def _fail(path: Path, why: str) -> LoadError:
+    return LoadError(f"{path}: {why}")
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    """Read and check one file's outer structure (no pandas needed)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _fail(path, "no such file") from None
+    except IsADirectoryError:
+        raise _fail(path, "is a directory, not a results file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(path, f"cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    if not text.strip():
+        raise _fail(path, "is empty")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        what = "is truncated JSON" if exc.pos >= len(text.rstrip()) else "is not JSON"
+        raise _fail(path, f"{what} (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        raise _fail(path, "is not pytest-benchmark JSON (no 'benchmarks' list)")
+    if not isinstance(data.get("machine_info", {}), dict):
+        raise _fail(path, "is not pytest-benchmark JSON ('machine_info' is not an object)")
+    return data
+
+
+def _number(path: Path, where: str, value: Any, *, positive: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _fail(path, f"{where} is not a finite number ({value!r})")
+    if positive and value <= 0:
+        raise _fail(path, f"{where} must be positive ({value!r})")
+    return float(value)
+
+
+def _check_benchmark(path: Path, i: int, bench: Any) -> dict[str, Any] | None:
+    """A flat row for one ipcbench benchmark, None for a foreign (non-ipcbench) one."""
+    if not isinstance(bench, dict):
+        raise _fail(path, f"benchmark #{i} is not an object")
+    info = bench.get("extra_info")
+    if not isinstance(info, dict) or "ipcbench_schema" not in info:
+        return None
+    version = info["ipcbench_schema"]
+    if version != schema.SCHEMA_VERSION:
+        raise _fail(
+            path,
+            f"benchmark #{i} has ipcbench schema {version!r}; this ipcbench reads version "
+            f"{schema.SCHEMA_VERSION} (upgrade ipcbench, or re-run the benchmarks)",
+        )
+    missing = [k for k in schema.REQUIRED_KEYS if k not in info]
+    if missing:
+        raise _fail(path, f"benchmark #{i} lacks ipcbench field(s) {', '.join(missing)}")
+    stats = bench.get("stats")
+    if not isinstance(stats, dict):
+        raise _fail(path, f"benchmark #{i} ({info['scenario']}) has no stats")
+    row: dict[str, Any] = {"scenario": str(info["scenario"])}
+    for key in SCENARIO_COLUMNS:
+        if key in ("mechanism", "pattern", "start_method"):
+            if not isinstance(info.get(key), str):
+                raise _fail(path, f"benchmark #{i} field {key} is not a string ({info.get(key)!r})")
+            row[key] = info[key]
+        elif key in info:
+            row[key] = int(_number(path, f"benchmark #{i} field {key}", info[key], positive=True))
+    row.setdefault("producers", row["processes"] // 2)
+    row.setdefault("consumers", row["processes"] - row["producers"])
+    for key in ("messages", "msgs_per_s", "bytes_per_s"):
+        row[key] = _number(path, f"benchmark #{i} field {key}", info[key], positive=True)
+    for key in STAT_COLUMNS:
+        if key in stats:
+            row[key] = _number(path, f"benchmark #{i} stats.{key}", stats[key])
+    if "median" not in row:
+        raise _fail(path, f"benchmark #{i} ({info['scenario']}) has no median in its stats")
+    data = stats.get("data")
+    if data is not None:
+        if not isinstance(data, list):
+            raise _fail(path, f"benchmark #{i} stats.data is not a list")
+        row["data"] = [_number(path, f"benchmark #{i} stats.data", x, positive=True) for x in data]
+    else:
+        row["data"] = None
+    rtt = info.get("rtt_ns")
+    if info["pattern"] == "latency" and (
+        not isinstance(rtt, dict) or any(k not in rtt for k in schema.RTT_KEYS)
+    ):
+        raise _fail(path, f"benchmark #{i} ({info['scenario']}) lacks rtt_ns percentiles")
+    if isinstance(rtt, dict):
+        for k, v in rtt.items():
+            if k == "count":
+                continue
+            row[f"rtt_{k}_ns"] = _number(path, f"benchmark #{i} rtt_ns.{k}", v)
+    row["oversubscribed"] = bool(info.get("oversubscribed", False))
+    row["warnings"] = list(info.get("warnings") or [])
+    row["extra_info"] = info
+    return row
+
+
+def _run_fields(path: Path, data: dict[str, Any]) -> dict[str, Any]:
+    machine = data.get("machine_info") or {}
+    facts = machine.get("ipcbench") if isinstance(machine.get("ipcbench"), dict) else {}
+    commit = data.get("commit_info") if isinstance(data.get("commit_info"), dict) else {}
+    run = data.get("ipcbench") if isinstance(data.get("ipcbench"), dict) else {}
+    cpu = machine.get("cpu") if isinstance(machine.get("cpu"), dict) else {}
+    return {
+        "file": str(path),
+        "datetime": data.get("datetime"),
+        "host": machine.get("node"),
+        "cpu_model": facts.get("cpu_model") or cpu.get("brand_raw"),
+        "cores_logical": facts.get("cores_logical"),
+        "cores_physical": facts.get("cores_physical"),
+        "python": facts.get("python") or machine.get("python_version"),
+        "commit": commit.get("id"),
+        "commit_time": commit.get("time"),
+        "complete": run.get("complete", True),
+        "profile": run.get("profile"),
+    }
+
+
+def load_rows(paths: Iterable[str | Path]) -> list[dict[str, Any]]:
+    """Rows without pandas, for light consumers."""
+    rows: list[dict[str, Any]] = []
+    paths = list(paths)
+    if not paths:
+        raise LoadError("no results files given")
+    for p in paths:
+        path = Path(p)
+        data = read_json(path)
+        run = _run_fields(path, data)
+        found = 0
+        for i, bench in enumerate(data["benchmarks"]):
+            row = _check_benchmark(path, i, bench)
+            if row is not None:
+                found += 1
+                rows.append({**run, "run": path.stem, **row})
+        if not found:
+            raise _fail(path, "holds no ipcbench benchmarks (pytest-benchmark JSON of something else)")
+    return rows
+
+
+def load(paths: Iterable[str | Path]) -> pd.DataFrame:
+    """One tidy row per benchmark of every file, or :class:`LoadError`.
+
+    Columns: the run (``file``, ``run``, ``datetime``, ``host``, ``cpu_model``, ``cores_logical``,
+    ``python``, ``commit``, ``complete``), the scenario (``scenario`` and :data:`SCENARIO_COLUMNS`),
+    ``messages``, ``msgs_per_s``, ``bytes_per_s``, the stats in seconds (:data:`STAT_COLUMNS`),
+    ``data`` (seconds per round, or None), ``rtt_p50_ns`` .. ``rtt_max_ns`` for latency,
+    ``oversubscribed``, ``warnings`` and the raw ``extra_info``.
+    """
+    import pandas as pd
+
+    return pd.DataFrame(load_rows(paths))
