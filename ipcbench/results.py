@@ -133,11 +133,13 @@ def _check_benchmark(path: Path, i: int, bench: Any) -> dict[str, Any] | None:
 
 
 def _run_fields(path: Path, data: dict[str, Any]) -> dict[str, Any]:
-    machine = data.get("machine_info") or {}
-    facts = machine.get("ipcbench") if isinstance(machine.get("ipcbench"), dict) else {}
-    commit = data.get("commit_info") if isinstance(data.get("commit_info"), dict) else {}
-    run = data.get("ipcbench") if isinstance(data.get("ipcbench"), dict) else {}
-    cpu = machine.get("cpu") if isinstance(machine.get("cpu"), dict) else {}
+    def obj(parent: dict[str, Any], key: str) -> dict[str, Any]:
+        value = parent.get(key)
+        return value if isinstance(value, dict) else {}
+
+    machine = obj(data, "machine_info")
+    facts, cpu = obj(machine, "ipcbench"), obj(machine, "cpu")
+    commit, run = obj(data, "commit_info"), obj(data, "ipcbench")
     return {
         "file": str(path),
         "datetime": data.get("datetime"),
