@@ -126,7 +126,22 @@ def _selection(args: argparse.Namespace) -> list[Scenario]:
     scenarios = sel.expand()
     if not scenarios:
         raise UsageError("the selection matches no scenario (pipes need an even process count)")
+    _check_memory(scenarios)
     return scenarios
+
+
+def _check_memory(scenarios: Sequence[Scenario]) -> None:
+    """Refuse up front a payload that cannot fit: each process holds a few copies of it in flight."""
+    import psutil
+
+    free = psutil.virtual_memory().available
+    worst = max(scenarios, key=lambda s: s.payload_bytes * s.processes)
+    need = 4 * worst.payload_bytes * worst.processes
+    if need > free:
+        raise UsageError(
+            f"{worst.id} needs about {need / 2**30:.0f} GiB of memory ({worst.processes} processes x 4 "
+            f"copies of the payload) but only {free / 2**30:.1f} GiB is free"
+        )
 
 
 # --- run --------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ import multiprocessing.connection
 import os
 import signal
 import sys
+import threading
 import time
 from array import array
 from typing import Any
@@ -113,13 +114,29 @@ def _worker(role: str, scenario: Scenario, ends: tuple[Any, ...], control: Any) 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     mech = mechanisms.MECHANISMS[scenario.mechanism]
     carries = mech.carries
+    # A Queue's feeder thread may report an error while the main thread reports a round.
+    control_lock = threading.Lock()
+
+    def report(*msg: Any) -> None:
+        with control_lock:
+            control.send(msg)
+
+    def feeder_failed(exc: BaseException, obj: Any) -> None:
+        # Queue.put() returns before pickling; a pickling error surfaces in the feeder thread and
+        # the message is silently dropped (PITFALLS).  Report it instead of letting the round stall.
+        with contextlib.suppress(Exception):
+            report("error", f"Queue feeder thread could not send a message: {type(exc).__name__}: {exc}")
+
     try:
+        for end in ends:
+            if hasattr(end, "_on_queue_feeder_error"):
+                end._on_queue_feeder_error = feeder_failed
         payload = b"\x5a" * scenario.payload_bytes  # touched now, so no page faults in the timed loop
         if role in ("producer", "pinger", "ponger"):
             send = mech.bind_send(ends[0])
         if role in ("consumer", "pinger", "ponger"):
             recv = mech.bind_recv(ends[-1])
-        control.send(("ready", os.getpid()))
+        report("ready", os.getpid())
         while True:
             cmd = control.recv()
             if cmd is None:
@@ -139,13 +156,13 @@ def _worker(role: str, scenario: Scenario, ends: tuple[Any, ...], control: Any) 
             else:
                 mechanisms.pong(send, recv, len(seqs))
             t1 = time.perf_counter_ns()
-            control.send(("done", t0, t1, result))
+            report("done", t0, t1, result)
     except (EOFError, BrokenPipeError, ConnectionResetError):
         # The parent or a peer went away; the parent reports that, not us.
         pass
     except BaseException as exc:
         with contextlib.suppress(Exception):
-            control.send(("error", f"{type(exc).__name__}: {exc}"))
+            report("error", f"{type(exc).__name__}: {exc}")
     finally:
         for end in ends:
             # A Queue's feeder thread would block exit on undelivered data after a failed round.
@@ -163,6 +180,8 @@ class _Worker:
     index: int
     process: Any
     control: Any
+    #: Kept by close(), which releases the Process object (and its sentinel fd).
+    exitcode: int | None = None
 
     @property
     def name(self) -> str:
@@ -194,6 +213,8 @@ class Rig:
         self._pending: dict[Any, _Worker] = {}
         self._tasks: list[_Task] = []
         self._t_start = 0
+        #: True from the release of a round until it is verified; a failed round leaves it set.
+        self._in_round = True
 
     # -- life cycle --
 
@@ -253,16 +274,22 @@ class Rig:
                 end.close()
         self._pending = {w.control: w for w in self.workers}
         self._collect(STARTUP_TIMEOUT + self.settings.grace, "starting")
+        self._in_round = False
 
     def close(self) -> None:
-        """Ask every worker to stop; terminate, then kill, whoever does not exit in time."""
-        for w in self.workers:
-            with contextlib.suppress(Exception):
-                w.control.send(None)
-        deadline = time.monotonic() + STOP_TIMEOUT
-        for w in self.workers:
-            if w.process.pid is not None:
-                w.process.join(max(0.0, deadline - time.monotonic()))
+        """Ask every worker to stop; terminate, then kill, whoever does not exit in time.
+
+        After a failed or interrupted round the workers are mid-message and cannot hear a polite
+        request, so they are terminated at once.
+        """
+        if not self._in_round:
+            for w in self.workers:
+                with contextlib.suppress(Exception):
+                    w.control.send(None)
+            deadline = time.monotonic() + STOP_TIMEOUT
+            for w in self.workers:
+                if w.process.pid is not None:
+                    w.process.join(max(0.0, deadline - time.monotonic()))
         for sig_method in ("terminate", "kill"):
             alive = [w for w in self.workers if w.process.pid is not None and w.process.is_alive()]
             for w in alive:
@@ -275,6 +302,7 @@ class Rig:
                 w.control.close()
             with contextlib.suppress(Exception):
                 if w.process.pid is not None and not w.process.is_alive():
+                    w.exitcode = w.process.exitcode
                     w.process.close()
         for end in self._ends:
             with contextlib.suppress(Exception):
@@ -313,6 +341,7 @@ class Rig:
             raise HarnessError(f"{self.scenario.id}: a round is already under way")
         self._tasks = self._plan(n)
         self._n = n
+        self._in_round = True
         # Receivers first, so they are already waiting when the first message leaves.
         order = sorted(range(len(self.workers)), key=lambda i: self.workers[i].role in ("producer", "pinger"))
         self._pending = {w.control: w for w in self.workers}
@@ -329,7 +358,9 @@ class Rig:
         elapsed = time.perf_counter_ns() - self._t_start
         self._round += 1
         self.expected_s = elapsed / 1e9
-        return self._verify(replies, elapsed)
+        result = self._verify(replies, elapsed)
+        self._in_round = False
+        return result
 
     def run_round(self, n: int) -> RoundResult:
         self.start_round(n)
@@ -360,6 +391,28 @@ class Rig:
                 self._pending.clear()
                 self._raise_dead(dead[0], f"while {stage}")
         return replies
+
+    def _raise_reported_error(self, wait: float = 0.5) -> None:
+        """A worker may have said why messages went missing (a Queue feeder thread reports after its
+        producer's "done"); prefer that cause to a bare checksum mismatch."""
+        conns = [w.control for w in self.workers]
+        by_conn = {w.control: w for w in self.workers}
+        deadline = time.monotonic() + wait
+        while (remaining := deadline - time.monotonic()) > 0:
+            ready = multiprocessing.connection.wait(conns, remaining)
+            if not ready:
+                return
+            for conn in ready:
+                w = by_conn[conn]
+                try:
+                    reply = w.control.recv()
+                except (EOFError, OSError):
+                    conns.remove(conn)
+                    continue
+                if reply[0] == "error":
+                    raise WorkerFailed(
+                        f"{self.scenario.id}: {w.name} failed in round {self._round - 1}: {reply[1]}"
+                    )
 
     def _raise_dead(self, w: _Worker, when: str) -> None:
         w.process.join(0.5)
@@ -393,6 +446,7 @@ class Rig:
         want_seq = n * base + n * (n - 1) // 2
         want_bytes = n * s.payload_bytes
         if (count, seq_sum, byte_sum) != (n, want_seq, want_bytes) or any(g[1] < 0 for g in got):
+            self._raise_reported_error()
             raise VerificationError(
                 f"{s.id}: round {self._round - 1} failed verification: received {count} of {n} messages, "
                 f"sequence checksum {seq_sum} (expected {want_seq}), {byte_sum} payload bytes "

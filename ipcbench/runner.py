@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import pickle
+import signal
 import statistics
 from array import array
 from collections.abc import Sequence
@@ -70,14 +72,34 @@ def describe(
     return info
 
 
+def _fault(scenario: Scenario) -> tuple[int, str] | None:
+    """``IPCBENCH_FAULT=SCENARIO_ID[=SIGNAL:ROLE]``: a test hook that signals one worker mid-round.
+
+    It lets the tests check, through the real command line, what a user sees when a worker dies
+    (default ``KILL:consumer``) or stalls (``STOP:consumer``).
+    """
+    spec = os.environ.get("IPCBENCH_FAULT", "")
+    target, _, action = spec.partition("=")
+    if target != scenario.id:
+        return None
+    sig, _, role = (action or "KILL:consumer").partition(":")
+    return getattr(signal, f"SIG{sig.upper()}"), role or "consumer"
+
+
 def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings) -> None:
     """Start warm workers, calibrate the batch, time ``rounds`` verified rounds, describe them."""
     benchmark.group = f"{scenario.pattern} {format_size(scenario.payload_bytes)}"
     timed: list[RoundResult] = []
+    fault = _fault(scenario)
     with Rig(scenario, settings) as rig:
         n = rig.calibrate()
 
         def one_round() -> None:
+            if fault is not None:
+                rig.start_round(n)
+                victim = next(w for w in rig.workers if w.role == fault[1])
+                os.kill(victim.process.pid, fault[0])
+                timed.append(rig.finish_round())
             timed.append(rig.run_round(n))
 
         benchmark.pedantic(

@@ -1,0 +1,262 @@
+"""The command line, in process (click's CliRunner style) and, for runs, as a user starts it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from ipcbench import schema
+from ipcbench.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY_RUN = ["--rounds", "2", "--round-time", "0.002"]
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_prints_scenario_ids(capsys):
+    code, out, _ = run_cli(
+        capsys, "list", "--mechanism", "pipe_bytes", "--payload", "1KiB", "--processes", "2"
+    )
+    assert code == 0
+    assert out.split() == ["pipe_bytes-throughput-2p-1KiB-fork", "pipe_bytes-latency-2p-1KiB-fork"]
+
+
+def test_quick_profile_covers_every_mechanism_and_oversubscription(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0
+    for mech in ("pipe", "pipe_bytes", "queue", "simple_queue", "os_pipe"):
+        for pattern in ("throughput", "latency"):
+            assert f"{mech}-{pattern}-" in out
+    top = 2 * psutil.cpu_count(logical=True)
+    assert f"-{top}p-" in out
+    assert "queue-throughput-" in out and "to1-" in out and "-1to" in out
+
+
+def test_mechanisms_and_info(capsys):
+    code, out, _ = run_cli(capsys, "mechanisms")
+    assert code == 0 and "os_pipe" in out
+    code, out, _ = run_cli(capsys, "info", "--json")
+    facts = json.loads(out)
+    assert code == 0 and facts["cores_logical"] >= 1 and "default_start_method" in facts
+
+
+@pytest.mark.parametrize(
+    ("argv", "needle"),
+    [
+        (["list", "--mechanism", "carrier_pigeon"], "invalid choice"),
+        (["list", "--pattern", "gossip"], "invalid choice"),
+        (["list", "--payload", "1XB"], "cannot parse size"),
+        (["list", "--payload", "4"], "below 8 B"),
+        (["list", "--processes", "0"], "at least 1"),
+        (["list", "--processes", "-3"], "at least 1"),
+        (["list", "--processes", "1"], "at least 2"),
+        (["list", "--processes", "100000"], "beyond the cap"),
+        (["list", "--start-method", "teleport"], "unknown start method"),
+        (["list", "--processes", "3", "--mechanism", "pipe"], "matches no scenario"),
+        (["run", "--rounds", "0"], "at least 1"),
+        (["run", "--round-time", "-1"], "must be positive"),
+        (["run", "--deadline", "soon"], "not a number"),
+        (["run", "--payload", "1TiB"], "cannot parse size"),
+        (["run", "--payload", "512GiB", "--mechanism", "pipe"], "is free"),
+        (["frobnicate"], "invalid choice"),
+        ([], "required"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(capsys, argv, needle):
+    code, _, err = run_cli(capsys, *argv)
+    assert code == 2
+    assert needle in err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "Traceback" not in err
+
+
+def test_run_refuses_an_existing_output_before_running(capsys, tmp_path):
+    existing = tmp_path / "run.json"
+    existing.write_text("precious")
+    code, _, err = run_cli(capsys, "run", "--mechanism", "pipe", "-o", str(existing))
+    assert code == 2 and "already exists" in err
+    assert existing.read_text() == "precious"
+
+
+def _run(tmp_path: Path, *extra: str, **kw) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "ipcbench", "run", *TINY_RUN, *extra],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=tmp_path,
+        **kw,
+    )
+
+
+def test_tiny_run_saves_plain_pytest_benchmark_json_with_ipcbench_fields(tmp_path, no_leaks):
+    out = tmp_path / "run.json"
+    proc = _run(
+        tmp_path,
+        "--mechanism",
+        "pipe_bytes",
+        "--mechanism",
+        "queue",
+        "--payload",
+        "8",
+        "--payload",
+        "1KiB",
+        "--processes",
+        "2",
+        "-o",
+        str(out),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "saved 8 benchmarks" in proc.stdout and str(out) in proc.stdout
+    assert "pipe_bytes-latency-2p-1KiB-fork" in proc.stdout  # progress and summary name scenarios
+    data = json.loads(out.read_text())
+    assert data["ipcbench"]["complete"] is True
+    assert data["machine_info"]["ipcbench"]["cores_logical"] >= 1
+    assert len(data["benchmarks"]) == 8
+    for bench in data["benchmarks"]:
+        info = bench["extra_info"]
+        for key in schema.REQUIRED_KEYS:
+            assert key in info, key
+        assert info["ipcbench_schema"] == schema.SCHEMA_VERSION
+        assert info["msgs_per_s"] > 0 and info["bytes_per_s"] == pytest.approx(
+            info["msgs_per_s"] * info["payload_bytes"]
+        )
+        assert len(bench["stats"]["data"]) == 2  # per-round samples are kept for the regression gate
+        assert bench["params"] == {"scenario": info["scenario"]}
+        if info["pattern"] == "latency":
+            rtt = info["rtt_ns"]
+            assert 0 < rtt["p50"] <= rtt["p90"] <= rtt["p99"] <= rtt["p999"] <= rtt["max"]
+    # pytest-benchmark's own tooling still reads the file.
+    compare = subprocess.run(
+        [sys.executable, "-m", "pytest_benchmark", "compare", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert compare.returncode == 0, compare.stderr
+    assert "pipe_bytes-throughput-2p-8B-fork" in compare.stdout
+
+
+def test_default_output_is_a_new_file_under_results(tmp_path):
+    args = ("--mechanism", "os_pipe", "--payload", "8", "--processes", "2", "--pattern", "throughput")
+    first, second = _run(tmp_path, *args), _run(tmp_path, *args)
+    assert first.returncode == 0 and second.returncode == 0, first.stderr + second.stderr
+    saved = sorted((tmp_path / "results").glob("*.json"))
+    assert len(saved) == 2  # the second run did not overwrite the first
+
+
+def test_interrupted_run_keeps_what_finished(tmp_path):
+    """SIGINT mid-run: exit 130, the finished benchmarks saved as an incomplete run, no process left."""
+    out = tmp_path / "run.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ipcbench",
+            "run",
+            "--rounds",
+            "3",
+            "--round-time",
+            "0.05",
+            "--mechanism",
+            "pipe_bytes",
+            "--payload",
+            "8",
+            "--payload",
+            "1KiB",
+            "--payload",
+            "64KiB",
+            "--processes",
+            "2",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    seen: set[int] = set()
+    for line in proc.stdout:
+        seen |= {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
+        if line.startswith("[1/"):
+            break  # one benchmark finished; interrupt the rest
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "incomplete" in err
+    data = json.loads(out.read_text())
+    assert data["ipcbench"]["complete"] is False and data["ipcbench"]["interrupted"] is True
+    assert 1 <= len(data["benchmarks"]) < 6
+    assert data["ipcbench"]["not_run"]
+    alive = [p for p in seen if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert not alive, f"left running: {alive}"
+
+
+def test_failed_scenario_has_no_figure_and_exit_1(tmp_path):
+    """A scenario whose worker fails is reported by name and left out of the JSON; the rest is saved."""
+    out = tmp_path / "run.json"
+    env = {**os.environ, "IPCBENCH_FAULT": "os_pipe-throughput-2p-8B-fork"}
+    proc = _run(
+        tmp_path,
+        "--mechanism",
+        "os_pipe",
+        "--mechanism",
+        "pipe_bytes",
+        "--payload",
+        "8",
+        "--processes",
+        "2",
+        "--pattern",
+        "throughput",
+        "-o",
+        str(out),
+        env=env,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert "os_pipe-throughput-2p-8B-fork" in proc.stderr
+    data = json.loads(out.read_text())
+    assert [b["extra_info"]["scenario"] for b in data["benchmarks"]] == ["pipe_bytes-throughput-2p-8B-fork"]
+    assert data["ipcbench"]["failed"] == ["os_pipe-throughput-2p-8B-fork"]
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_benchmarks_run_under_plain_pytest(method, tmp_path):
+    """``pytest benchmarks/`` works as a user would run it (--benchmark-disable: a smoke test)."""
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(ROOT / "benchmarks"),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--benchmark-disable",
+            "--ipc-mechanism=pipe",
+            "--ipc-mechanism=simple_queue",
+            "--ipc-payload=64",
+            "--ipc-processes=2",
+            f"--ipc-start-method={method}",
+            "--ipc-round-time=0.002",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd=ROOT,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "4 passed" in proc.stdout

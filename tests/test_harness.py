@@ -1,0 +1,204 @@
+"""The harness on real processes: every mechanism and pattern, verified rounds, deadlines, faults."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from ipcbench import harness, mechanisms
+from ipcbench.harness import Rig, Settings
+from ipcbench.scenario import Scenario, ScenarioError
+
+TINY = Settings(round_time=0.002, rounds=1, warmup_rounds=0, grace=2.0)
+FORK = "fork"
+
+
+def scenario(
+    mech: str, pattern: str = "throughput", p: int = 1, c: int = 1, size: int = 1024, method: str = FORK
+):
+    return Scenario(mech, pattern, p, c, size, method)
+
+
+@pytest.mark.parametrize("pattern", ["throughput", "latency"])
+@pytest.mark.parametrize("mech", sorted(mechanisms.MECHANISMS))
+def test_every_mechanism_and_pattern_delivers_verified_rounds(mech, pattern, no_leaks):
+    with Rig(scenario(mech, pattern), TINY) as rig:
+        n = rig.calibrate()
+        for _ in range(3):
+            result = rig.run_round(n)
+            assert result.messages == n
+            assert result.elapsed_ns > 0 and result.span_ns > 0
+        if pattern == "latency":
+            assert sum(len(a) for a in result.rtts) == n
+            assert all(v > 0 for a in result.rtts for v in a)
+
+
+@pytest.mark.parametrize("size", [8, 64 * 1024 + 3, 1 << 20])
+@pytest.mark.parametrize("mech", ["pipe", "pipe_bytes", "os_pipe", "queue"])
+def test_payload_sizes_arrive_whole(mech, size, no_leaks):
+    """Large frames cross the 64 KiB pipe buffer in pieces; the checksum of lengths proves they are whole."""
+    with Rig(scenario(mech, size=size), TINY) as rig:
+        assert rig.run_round(5).messages == 5
+
+
+@pytest.mark.parametrize(("p", "c"), [(3, 1), (1, 3), (2, 2)])
+@pytest.mark.parametrize("mech", ["queue", "simple_queue"])
+def test_shared_queue_shapes(mech, p, c, no_leaks):
+    with Rig(scenario(mech, p=p, c=c, size=8), TINY) as rig:
+        for n in (1, 2, 97):  # fewer messages than producers still ends every consumer
+            assert rig.run_round(n).messages == n
+
+
+def test_several_pairs_at_once(no_leaks):
+    with Rig(scenario("pipe_bytes", "latency", p=3, c=3, size=8), TINY) as rig:
+        result = rig.run_round(30)
+        assert len(result.rtts) == 3
+        assert sum(len(a) for a in result.rtts) == 30
+
+
+@pytest.mark.parametrize("method", ["spawn", "forkserver"])
+@pytest.mark.parametrize("mech", ["pipe", "queue", "os_pipe"])
+def test_other_start_methods(mech, method, no_leaks):
+    if method not in harness.available_start_methods():
+        pytest.skip(f"{method} is not available on this platform")
+    with Rig(scenario(mech, "latency", method=method), TINY) as rig:
+        assert rig.run_round(10).messages == 10
+    with Rig(scenario(mech, method=method), TINY) as rig:
+        assert rig.run_round(10).messages == 10
+
+
+def test_point_to_point_refuses_uneven_sides():
+    with pytest.raises(ScenarioError, match="point-to-point"):
+        Rig(scenario("pipe", p=2, c=1), TINY)
+
+
+def test_unavailable_start_method_is_refused(monkeypatch):
+    monkeypatch.setattr(harness, "available_start_methods", lambda: ["spawn"])
+    with pytest.raises(ScenarioError, match="not available"):
+        Rig(scenario("pipe"), TINY)
+
+
+# --- faults -----------------------------------------------------------------------------------------
+
+
+def _worker(rig: Rig, role: str) -> harness._Worker:
+    return next(w for w in rig.workers if w.role == role)
+
+
+@pytest.mark.parametrize(
+    ("mech", "pattern", "victim"),
+    [
+        ("pipe_bytes", "throughput", "consumer"),
+        ("pipe_bytes", "throughput", "producer"),
+        ("queue", "throughput", "consumer"),
+        ("queue", "throughput", "producer"),
+        ("pipe", "latency", "ponger"),
+        ("simple_queue", "latency", "pinger"),
+    ],
+)
+def test_worker_killed_mid_round_is_reported_at_once(mech, pattern, victim, no_leaks):
+    settings = Settings(round_time=0.002, rounds=1, grace=30.0)  # a long grace: death must not wait for it
+    with Rig(scenario(mech, pattern, size=8), settings) as rig:
+        rig.start_round(10**8)  # far more than can finish: the round is surely under way
+        w = _worker(rig, victim)
+        os.kill(w.process.pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        with pytest.raises(harness.WorkerDied) as err:
+            rig.finish_round()
+        took = time.monotonic() - t0
+    message = str(err.value)
+    assert rig.scenario.id in message and w.name in message and "signal 9" in message
+    assert took < settings.grace, f"death took {took:.1f} s to notice"
+
+
+def test_stopped_worker_is_reported_at_the_deadline(no_leaks):
+    settings = Settings(round_time=0.002, rounds=1, grace=1.0)
+    with Rig(scenario("pipe_bytes", size=8), settings) as rig:
+        rig.run_round(100)
+        w = _worker(rig, "consumer")
+        os.kill(w.process.pid, signal.SIGSTOP)
+        try:
+            t0 = time.monotonic()
+            with pytest.raises(harness.WorkerStalled) as err:
+                rig.run_round(10**6)
+            took = time.monotonic() - t0
+        finally:
+            os.kill(w.process.pid, signal.SIGCONT)
+    assert rig.scenario.id in str(err.value) and "consumer-0" in str(err.value)
+    assert "stopped" in str(err.value)
+    # The deadline is the previous round's time x 3 plus the grace: seconds, not minutes.
+    assert took < 10
+
+
+def test_lost_message_fails_verification(monkeypatch, no_leaks):
+    """Under fork the workers inherit this patch: a consumer that drops one message."""
+    real = mechanisms.consume
+
+    def lossy(carries, recv, count, sentinels):
+        n, seq_sum, byte_sum = real(carries, recv, count, sentinels)
+        return n - 1, seq_sum, byte_sum
+
+    monkeypatch.setattr(mechanisms, "consume", lossy)
+    with Rig(scenario("pipe_bytes", size=8), TINY) as rig, pytest.raises(harness.VerificationError) as err:
+        rig.run_round(50)
+    assert "received 49 of 50" in str(err.value) and rig.scenario.id in str(err.value)
+
+
+def test_corrupted_message_fails_verification(monkeypatch, no_leaks):
+    real = mechanisms.consume
+
+    def corrupt(carries, recv, count, sentinels):
+        n, seq_sum, byte_sum = real(carries, recv, count, sentinels)
+        return n, seq_sum + 1, byte_sum
+
+    monkeypatch.setattr(mechanisms, "consume", corrupt)
+    with (
+        Rig(scenario("queue", size=8), TINY) as rig,
+        pytest.raises(harness.VerificationError, match="checksum"),
+    ):
+        rig.run_round(50)
+
+
+class Unpicklable:
+    def __reduce__(self):
+        raise TypeError("cannot pickle this payload")
+
+
+@pytest.mark.parametrize("mech", ["pipe", "queue", "simple_queue"])
+def test_unpicklable_payload_is_a_clear_error(mech, monkeypatch, no_leaks):
+    """Queue pickles in a feeder thread; its error must still reach the parent, not stall the round."""
+
+    def produce(carries, send, payload, seqs):
+        for seq in seqs:
+            send((seq, Unpicklable()))
+
+    monkeypatch.setattr(mechanisms, "produce", produce)
+    settings = Settings(round_time=0.002, rounds=1, grace=30.0)
+    t0 = time.monotonic()
+    with Rig(scenario(mech, size=8), settings) as rig, pytest.raises(harness.WorkerFailed) as err:
+        rig.run_round(5)
+    assert "cannot pickle this payload" in str(err.value) and "producer-0" in str(err.value)
+    assert time.monotonic() - t0 < settings.grace
+
+
+def test_worker_dead_before_round_is_reported(no_leaks):
+    with Rig(scenario("pipe", size=8), TINY) as rig:
+        w = _worker(rig, "producer")
+        os.kill(w.process.pid, signal.SIGKILL)
+        w.process.join(5)
+        with pytest.raises(harness.WorkerDied, match="producer-0"):
+            rig.run_round(10)
+
+
+def test_close_reaps_a_stopped_worker(no_leaks):
+    """SIGSTOPped workers ignore SIGTERM until continued; close() must still end them (SIGKILL)."""
+    rig = Rig(scenario("pipe_bytes", size=8), TINY)
+    rig.start()
+    for w in rig.workers:
+        os.kill(w.process.pid, signal.SIGSTOP)
+    rig.start_round(10)
+    rig.close()
+    assert all(w.exitcode is not None for w in rig.workers)
