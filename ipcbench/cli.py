@@ -223,11 +223,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 rc = proc.wait()
         interrupted = interrupted or rc == 2
         data = _read_run(json_path)
+    done = {b.get("extra_info", {}).get("scenario") for b in data["benchmarks"]} if data else set()
+    failed = [s.id for s in scenarios if s.id not in done]
     if data is None:
+        if not interrupted:
+            print(f"ipcbench: {len(failed)} scenarios failed: {', '.join(failed)}", file=sys.stderr)
         print("ipcbench: no benchmark finished; nothing saved", file=sys.stderr)
         return EXIT_INTERRUPTED if interrupted else EXIT_FAILED
-    done = {b.get("extra_info", {}).get("scenario") for b in data["benchmarks"]}
-    failed = [s.id for s in scenarios if s.id not in done]
     data["ipcbench"] = {
         "schema": schema.SCHEMA_VERSION,
         "complete": not failed and not interrupted,

@@ -295,8 +295,11 @@ class Rig:
             for w in alive:
                 with contextlib.suppress(Exception):
                     getattr(w.process, sig_method)()
+            # One deadline for all: a stopped (SIGSTOP) worker ignores SIGTERM, and waiting for each
+            # in turn would multiply the wait by the number of workers.
+            deadline = time.monotonic() + STOP_TIMEOUT
             for w in alive:
-                w.process.join(STOP_TIMEOUT)
+                w.process.join(max(0.0, deadline - time.monotonic()))
         for w in self.workers:
             with contextlib.suppress(Exception):
                 w.control.close()

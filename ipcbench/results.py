@@ -55,7 +55,9 @@ def read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        what = "is truncated JSON" if exc.pos >= len(text.rstrip()) else "is not JSON"
+        body = text.strip()
+        cut = body[:1] in "{[" and body[-1:] not in "}]"
+        what = "is truncated JSON (was the run cut short?)" if cut else "is not JSON"
         raise _fail(path, f"{what} (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise _fail(path, "is not pytest-benchmark JSON (no 'benchmarks' list)")
@@ -106,7 +108,11 @@ def _check_benchmark(path: Path, i: int, bench: Any) -> dict[str, Any] | None:
         row[key] = _number(path, f"benchmark #{i} field {key}", info[key], positive=True)
     for key in STAT_COLUMNS:
         if key in stats:
-            row[key] = _number(path, f"benchmark #{i} stats.{key}", stats[key])
+            # Round times: the median must be positive for a rate to exist; the others non-negative.
+            value = _number(path, f"benchmark #{i} stats.{key}", stats[key], positive=key == "median")
+            if value < 0:
+                raise _fail(path, f"benchmark #{i} stats.{key} is negative ({value!r})")
+            row[key] = value
     if "median" not in row:
         raise _fail(path, f"benchmark #{i} ({info['scenario']}) has no median in its stats")
     data = stats.get("data")
@@ -127,7 +133,10 @@ def _check_benchmark(path: Path, i: int, bench: Any) -> dict[str, Any] | None:
                 continue
             row[f"rtt_{k}_ns"] = _number(path, f"benchmark #{i} rtt_ns.{k}", v)
     row["oversubscribed"] = bool(info.get("oversubscribed", False))
-    row["warnings"] = list(info.get("warnings") or [])
+    warnings = info.get("warnings") or []
+    if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):
+        raise _fail(path, f"benchmark #{i} field warnings is not a list of strings")
+    row["warnings"] = warnings
     row["extra_info"] = info
     return row
 

@@ -52,7 +52,10 @@ def write_new(path: Path, data: Any) -> Path:
     started after this one checked; a crash leaves at worst a stray temporary file, never half a file.
     """
     text = json.dumps(data, indent=2, sort_keys=False, default=str)
+    exists = f"{path} already exists; ipcbench never overwrites a saved result"
     try:
+        if path.parent.exists() and not path.parent.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, f"{path.parent} is not a directory")
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
@@ -63,12 +66,15 @@ def write_new(path: Path, data: Any) -> Path:
                 fh.write(text)
                 fh.flush()
                 os.fsync(fh.fileno())
-            os.link(tmp, path)
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                raise StorageError(exists) from None
         finally:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-    except FileExistsError:
-        raise StorageError(f"{path} already exists; ipcbench never overwrites a saved result") from None
+    except StorageError:
+        raise
     except OSError as exc:
         reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
         raise StorageError(f"cannot write {path}: {reason}") from None

@@ -260,3 +260,33 @@ def test_benchmarks_run_under_plain_pytest(method, tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "4 passed" in proc.stdout
+
+
+@pytest.mark.parametrize(("method", "action"), [("spawn", "KILL:producer"), ("forkserver", "STOP:consumer")])
+def test_fault_under_other_start_methods_leaks_nothing(tmp_path, method, action, no_leaks):
+    """Semaphores of spawn/forkserver runs are tracked by the resource tracker: no leak warnings."""
+    scenario = f"queue-throughput-2p-8B-{method}"
+    env = {**os.environ, "IPCBENCH_FAULT": f"{scenario}={action}"}
+    proc = _run(
+        tmp_path,
+        "--mechanism",
+        "queue",
+        "--payload",
+        "8",
+        "--processes",
+        "2",
+        "--pattern",
+        "throughput",
+        "--start-method",
+        method,
+        "--deadline",
+        "1",
+        "-o",
+        str(tmp_path / "run.json"),
+        env=env,
+    )
+    assert proc.returncode == 1
+    assert scenario in proc.stderr
+    assert ("died" if action.startswith("KILL") else "no report within") in proc.stdout + proc.stderr
+    assert "leaked" not in proc.stderr and "resource_tracker" not in proc.stderr
+    assert not (tmp_path / "run.json").exists()  # nothing finished, so nothing to save
