@@ -17,6 +17,7 @@ from ipcbench.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY_RUN = ["--rounds", "2", "--round-time", "0.002"]
+ONE_PAIR_8B_THROUGHPUT = ["--payload", "8", "--processes", "2", "--pattern", "throughput"]
 
 
 def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
@@ -216,12 +217,7 @@ def test_failed_scenario_has_no_figure_and_exit_1(tmp_path):
         "os_pipe",
         "--mechanism",
         "pipe_bytes",
-        "--payload",
-        "8",
-        "--processes",
-        "2",
-        "--pattern",
-        "throughput",
+        *ONE_PAIR_8B_THROUGHPUT,
         "-o",
         str(out),
         env=env,
@@ -271,12 +267,7 @@ def test_fault_under_other_start_methods_leaks_nothing(tmp_path, method, action,
         tmp_path,
         "--mechanism",
         "queue",
-        "--payload",
-        "8",
-        "--processes",
-        "2",
-        "--pattern",
-        "throughput",
+        *ONE_PAIR_8B_THROUGHPUT,
         "--start-method",
         method,
         "--deadline",

@@ -118,6 +118,17 @@ def paths_of(node, prefix=()):
             yield from paths_of(value, (*prefix, i))
 
 
+def loads_or_is_refused(tmp_path: Path, data: object) -> None:
+    file = write(tmp_path, json.dumps(data))
+    try:
+        df = results.load([file])
+    except results.LoadError as exc:
+        assert "\n" not in str(exc)
+        return
+    # Accepted: then every figure it reports must be a positive finite number.
+    assert (df["msgs_per_s"] > 0).all() and (df["median"] > 0).all()
+
+
 ALL_PATHS = [p for p in paths_of(SMALL) if p]
 
 
@@ -142,14 +153,7 @@ def test_mutated_file_loads_or_is_refused(tmp_path, edits):
                 parent[path[-1]] = value
         except (KeyError, IndexError, TypeError):
             continue  # an earlier edit removed this path
-    file = write(tmp_path, json.dumps(data))
-    try:
-        df = results.load([file])
-    except results.LoadError as exc:
-        assert "\n" not in str(exc)
-        return
-    # Accepted: then every figure it reports must be a positive finite number.
-    assert (df["msgs_per_s"] > 0).all() and (df["median"] > 0).all()
+    loads_or_is_refused(tmp_path, data)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -179,10 +183,4 @@ def test_any_value_in_any_field_loads_or_is_refused(tmp_path, field, value):
     for key in field[:-1]:
         parent = parent[key]
     parent[field[-1]] = value
-    file = write(tmp_path, json.dumps(data))
-    try:
-        df = results.load([file])
-    except results.LoadError as exc:
-        assert "\n" not in str(exc)
-        return
-    assert (df["msgs_per_s"] > 0).all() and (df["median"] > 0).all()
+    loads_or_is_refused(tmp_path, data)
