@@ -210,6 +210,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         # teardown (which reaps the workers) is not cut short by a second one.
         proc = subprocess.Popen(_pytest_command(args, json_path), start_new_session=True)
         interrupted = False
+        # A SIGTERM (a CI job cancelled) ends the run like Ctrl-C: workers reaped, finished work saved.
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             rc = proc.wait()
         except KeyboardInterrupt:
@@ -221,6 +223,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             except (subprocess.TimeoutExpired, KeyboardInterrupt):
                 proc.kill()
                 rc = proc.wait()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
         interrupted = interrupted or rc == 2
         data = _read_run(json_path)
     done = {b.get("extra_info", {}).get("scenario") for b in data["benchmarks"]} if data else set()
@@ -258,6 +262,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     print(f"saved {len(done)} benchmarks in {wall:.0f} s to {path}")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _read_run(path: Path) -> dict[str, Any] | None:

@@ -102,9 +102,15 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings) -> None
                 timed.append(rig.finish_round())
             timed.append(rig.run_round(n))
 
-        benchmark.pedantic(
-            one_round, rounds=settings.rounds, warmup_rounds=settings.warmup_rounds, iterations=1
-        )
+        try:
+            benchmark.pedantic(
+                one_round, rounds=settings.rounds, warmup_rounds=settings.warmup_rounds, iterations=1
+            )
+        except BaseException:
+            # pytest-benchmark marks errors only for Exception; a Ctrl-C mid-round would leave a
+            # benchmark with no rounds that breaks its JSON writer, losing every finished result.
+            benchmark.has_error = True
+            raise
         affinity = rig.worker_affinity()
     # Warm-up rounds come first and are not part of the figures.
     measured = timed[-settings.rounds :]

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import psutil
@@ -158,8 +159,10 @@ def test_default_output_is_a_new_file_under_results(tmp_path):
     assert len(saved) == 2  # the second run did not overwrite the first
 
 
-def test_interrupted_run_keeps_what_finished(tmp_path):
-    """SIGINT mid-run: exit 130, the finished benchmarks saved as an incomplete run, no process left."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_keeps_what_finished(tmp_path, sig):
+    """SIGINT (Ctrl-C) or SIGTERM (a cancelled CI job) mid-run: exit 130, the finished benchmarks
+    saved as an incomplete run, no process left."""
     out = tmp_path / "run.json"
     proc = subprocess.Popen(
         [
@@ -195,7 +198,7 @@ def test_interrupted_run_keeps_what_finished(tmp_path):
         seen |= {c.pid for c in psutil.Process(proc.pid).children(recursive=True)}
         if line.startswith("[1/"):
             break  # one benchmark finished; interrupt the rest
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "incomplete" in err
@@ -281,3 +284,38 @@ def test_fault_under_other_start_methods_leaks_nothing(tmp_path, method, action,
     assert ("died" if action.startswith("KILL") else "no report within") in proc.stdout + proc.stderr
     assert "leaked" not in proc.stderr and "resource_tracker" not in proc.stderr
     assert not (tmp_path / "run.json").exists()  # nothing finished, so nothing to save
+
+
+def test_killed_runner_leaves_no_orphan_workers(tmp_path):
+    """Even SIGKILL of the process that owns the workers (no teardown at all) leaves nothing running:
+    workers ask the kernel to kill them when their parent dies (PR_SET_PDEATHSIG)."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(ROOT / "benchmarks"),
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            "--ipc-mechanism=pipe_bytes",
+            "--ipc-processes=2",
+            "--ipc-payload=8",
+            "--ipc-pattern=throughput",
+            "--ipc-round-time=5",
+            "--ipc-rounds=100",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    runner = psutil.Process(proc.pid)
+    deadline = time.monotonic() + 60
+    workers: list[psutil.Process] = []
+    while len(workers) < 2 and time.monotonic() < deadline:
+        workers = runner.children(recursive=True)
+    assert len(workers) >= 2, "the benchmark's workers never started"
+    proc.kill()
+    proc.wait(10)
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, f"orphaned workers: {[w.pid for w in alive]}"
