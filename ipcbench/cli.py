@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import machine, schema, selection, storage
+from ipcbench import compare, export, machine, schema, selection, storage
 from ipcbench.mechanisms import MECHANISMS
 from ipcbench.scenario import PATTERNS, Scenario, ScenarioError, parse_size
 
@@ -365,6 +365,12 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="print the machine facts saved with every run")
     info.add_argument("--json", action="store_true")
     info.set_defaults(func=cmd_info)
+    compare.add_arguments(
+        sub.add_parser("compare", help="compare two runs scenario by scenario; exit 1 on a regression")
+    ).set_defaults(func=compare.cmd_compare)
+    export.add_arguments(
+        sub.add_parser("export", help="write a run for github-action-benchmark or Bencher")
+    ).set_defaults(func=export.cmd_export)
     return parser
 
 

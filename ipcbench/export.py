@@ -1,0 +1,111 @@
+"""``ipcbench export``: a saved run in the formats of the trackers people already use.
+
+* ``github-action-benchmark``: its custom tools, a list of ``{name, unit, value, extra}``.  One file is
+  one tool, so ``--measure throughput`` (the default) writes msgs/s for ``customBiggerIsBetter`` and
+  ``--measure latency`` writes the p50 in µs for ``customSmallerIsBetter``.  Its ``pytest`` tool would
+  track pytest-benchmark's 1/mean of a round, which is neither.
+* ``bencher``: Bencher Metric Format, ``{name: {measure: {value, lower_value, upper_value}}}`` with
+  the ``throughput`` measure (msgs/s; bounds: the slowest and fastest round) for throughput scenarios and
+  ``latency`` (ns; bounds: the minimum and the p99 round trip) for latency and start-up scenarios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ipcbench import results, storage
+from ipcbench.compare import CompareError, figure_of
+
+FORMATS = ("github-action-benchmark", "bencher")
+MEASURES = ("throughput", "latency")
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def _rows(path: str) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in r.items()} for r in results.load([path]).to_dict("records")]
+
+
+def _context(row: Mapping[str, Any]) -> str:
+    commit = str(row.get("commit") or "")[:10]
+    return (
+        f"host: {row.get('host')}, {row.get('cpu_model')}, {row.get('cores_logical')} CPUs; commit {commit}"
+    )
+
+
+def github_action_benchmark(rows: Sequence[Mapping[str, Any]], measure: str) -> list[dict[str, Any]]:
+    """Entries for ``customBiggerIsBetter`` (throughput) or ``customSmallerIsBetter`` (latency)."""
+    out = []
+    for row in rows:
+        fig = figure_of(row)
+        if fig.higher_is_better != (measure == "throughput"):
+            continue
+        rounds = len(fig.samples)
+        extra = [f"rounds: {rounds}"]
+        if fig.higher_is_better:
+            extra.append(f"bytes/s: {float(row['bytes_per_s']):.4g}")
+        if fig.p99 is not None:
+            extra.append(f"p99: {fig.p99:.4g} µs")
+        if row.get("oversubscribed"):
+            extra.append("oversubscribed")
+        extra.append(_context(row))
+        out.append({"name": fig.scenario, "unit": fig.unit, "value": fig.value, "extra": "\n".join(extra)})
+    return out
+
+
+def bencher(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, float]]]:
+    """Bencher Metric Format: throughput in msgs/s, latency in ns."""
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for row in rows:
+        fig = figure_of(row)
+        if fig.higher_is_better:
+            lo, hi = (min(fig.samples), max(fig.samples)) if fig.samples else (fig.value, fig.value)
+            metric = {
+                "value": fig.value,
+                "lower_value": min(lo, fig.value),
+                "upper_value": max(hi, fig.value),
+            }
+            out[fig.scenario] = {"throughput": metric}
+        else:
+            scale = 1000.0 if fig.unit == "µs" else 1e6  # µs (latency) or ms (start-up) to ns
+            value = fig.value * scale
+            low = row.get("rtt_min_ns")
+            high = fig.p99 * scale if fig.p99 is not None else value
+            lower = float(low) if isinstance(low, int | float) and low == low else value
+            out[fig.scenario] = {
+                "latency": {"value": value, "lower_value": min(lower, value), "upper_value": max(high, value)}
+            }
+    return out
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("results", metavar="RESULTS", help="a results JSON file")
+    p.add_argument("--format", required=True, choices=FORMATS)
+    p.add_argument(
+        "--measure",
+        choices=MEASURES,
+        default="throughput",
+        help="github-action-benchmark only: throughput (customBiggerIsBetter, default) or latency "
+        "(customSmallerIsBetter)",
+    )
+    p.add_argument("-o", "--output", required=True, type=Path, metavar="FILE", help="file to write (new)")
+    return p
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    try:
+        rows = _rows(args.results)
+        data: Any = bencher(rows) if args.format == "bencher" else github_action_benchmark(rows, args.measure)
+        if not data:
+            raise CompareError(f"{args.results} has no {args.measure} scenarios")
+        storage.check_writable(args.output)
+        storage.write_new(args.output, data)
+    except (results.LoadError, CompareError, storage.StorageError) as exc:
+        print(f"ipcbench export: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    count = len(data)
+    print(f"wrote {count} benchmarks ({args.format}) to {args.output}")
+    return EXIT_OK
