@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import compare, export, machine, schema, selection, storage
+from ipcbench import compare, export, history, machine, schema, selection, storage
 from ipcbench.mechanisms import MECHANISMS
 from ipcbench.scenario import PATTERNS, Scenario, ScenarioError, parse_size
 
@@ -371,6 +371,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_arguments(
         sub.add_parser("export", help="write a run for github-action-benchmark or Bencher")
     ).set_defaults(func=export.cmd_export)
+    history.add_arguments(
+        sub.add_parser("history", help="trend charts and steps over many saved runs (HTML and Markdown)")
+    ).set_defaults(func=history.cmd_history)
     return parser
 
 

@@ -95,7 +95,7 @@ def parse_threshold(text: str) -> Threshold:
     return Threshold(float(match["pct"]), match["key"])
 
 
-def _threshold_arg(text: str) -> Threshold:
+def threshold_arg(text: str) -> Threshold:
     try:
         return parse_threshold(text)
     except CompareError as exc:
@@ -770,7 +770,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         "--threshold",
         action="append",
         default=[],
-        type=_threshold_arg,
+        type=threshold_arg,
         metavar="[NAME=]PCT",
         help=f"how much slower is a regression (default {DEFAULT_THRESHOLD:g}%%); NAME=PCT for one pattern "
         "or mechanism (a mechanism's beats a pattern's); repeatable",

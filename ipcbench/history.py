@@ -1,0 +1,365 @@
+"""``ipcbench history RESULTS_DIR``: the key figures of many saved runs over time, and where they stepped.
+
+Runs are ordered by the time of the commit they measured, then by when they ran.  For every scenario
+the figure that matters (msgs/s for throughput, the p50 round trip for latency, the median start-up;
+the same :func:`ipcbench.compare.figure_of` that the gate uses) is followed from run to run.
+
+Step detection, simple on purpose so that anyone can check it by eye: a *step* is at run ``i`` when
+the median of runs ``i .. i+k-1`` is worse than the median of runs ``i-k .. i-1`` by more than the
+threshold, *and* the median of every run from ``i`` to the latest is worse by more than the threshold
+too (the figure stepped down and stayed down; a bad patch that recovered is not a step).  Of
+neighbouring runs that all qualify, the one with the largest change is reported.  Medians of ``k``
+runs make one noisy run unable to cause or hide a step.
+
+Writes ``index.html`` (self-contained: the charts are embedded), ``history.md`` and one PNG per
+mechanism.  matplotlib (Agg) and pandas load only inside the command.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import dataclasses
+import datetime as dt
+import html
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ipcbench import results
+from ipcbench.compare import (
+    CompareError,
+    Figure,
+    Rules,
+    Run,
+    load_run,
+    rules_from,
+    slowdown,
+    threshold_arg,
+)
+
+EXIT_OK, EXIT_USAGE = 0, 2
+DEFAULT_WINDOW = 3
+
+
+@dataclasses.dataclass(frozen=True)
+class Step:
+    scenario: str
+    mechanism: str
+    metric: str
+    unit: str
+    #: Index of the first run after the step.
+    index: int
+    before: float
+    after: float
+    #: Slowdown factor (> 1 is worse, for every metric's direction).
+    slowdown: float
+    threshold: float
+
+
+def detect_steps(
+    values: Sequence[float], higher_is_better: bool, threshold_pct: float, k: int
+) -> list[tuple[int, float, float, float]]:
+    """``(i, median before, median after, slowdown)`` for each step (rule in the module docstring)."""
+    factor = 1 + threshold_pct / 100
+    hits: list[tuple[int, float, float, float]] = []
+    for i in range(k, len(values) - k + 1):
+        before = statistics.median(values[i - k : i])
+        after = statistics.median(values[i : i + k])
+        rest = statistics.median(values[i:])
+        r = slowdown(before, after, higher_is_better)
+        if r > factor and slowdown(before, rest, higher_is_better) > factor:
+            hits.append((i, before, after, r))
+    steps: list[tuple[int, float, float, float]] = []
+    last = -2
+    for hit in hits:
+        if hit[0] == last + 1 and steps:
+            if hit[3] > steps[-1][3]:
+                steps[-1] = hit
+        else:
+            steps.append(hit)
+        last = hit[0]
+    return steps
+
+
+def _time(value: Any) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return t if t.tzinfo else t.replace(tzinfo=dt.UTC)
+
+
+def _order_key(run: Run) -> tuple[dt.datetime, dt.datetime, str]:
+    never = dt.datetime.min.replace(tzinfo=dt.UTC)
+    ran = _time(run.facts.get("datetime")) or never
+    return (_time(run.facts.get("commit_time")) or ran, ran, run.path)
+
+
+def load_runs(directory: Path) -> tuple[list[Run], list[str]]:
+    """Every readable run in the directory, in order; unreadable files are skipped and named."""
+    if not directory.is_dir():
+        raise CompareError(f"{directory}: not a directory of results")
+    runs, skipped = [], []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            runs.append(load_run(path))
+        except (results.LoadError, CompareError) as exc:
+            skipped.append(str(exc))
+    if not runs:
+        why = f" ({len(skipped)} unreadable, e.g. {skipped[0]})" if skipped else ""
+        raise CompareError(f"{directory}: no readable results files{why}")
+    return sorted(runs, key=_order_key), skipped
+
+
+def series(runs: Sequence[Run]) -> dict[str, list[tuple[int, Figure]]]:
+    """Scenario id -> (run index, figure) for the runs that have it."""
+    out: dict[str, list[tuple[int, Figure]]] = {}
+    for i, run in enumerate(runs):
+        for sid, fig in run.figures.items():
+            out.setdefault(sid, []).append((i, fig))
+    return out
+
+
+def find_steps(runs: Sequence[Run], rules: Rules, k: int) -> list[Step]:
+    steps = []
+    for sid, points in sorted(series(runs).items()):
+        first = points[0][1]
+        t = rules.threshold_for(first.mechanism, first.pattern).percent
+        values = [f.value for _, f in points]
+        for pos, before, after, r in detect_steps(values, first.higher_is_better, t, k):
+            steps.append(
+                Step(sid, first.mechanism, first.metric, first.unit, points[pos][0], before, after, r, t)
+            )
+    return steps
+
+
+def run_label(i: int, run: Run) -> str:
+    commit = str(run.facts.get("commit") or "")[:7] or "no commit"
+    return f"#{i} {commit}"
+
+
+def charts(runs: Sequence[Run], steps: Sequence[Step]) -> dict[str, bytes]:
+    """One PNG per mechanism: a panel per metric, a line per scenario, steps marked."""
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure as Canvas
+
+    by_mech: dict[str, dict[str, list[tuple[str, list[tuple[int, Figure]]]]]] = {}
+    for sid, points in sorted(series(runs).items()):
+        fig0 = points[0][1]
+        by_mech.setdefault(fig0.mechanism, {}).setdefault(_metric_label(fig0), []).append((sid, points))
+    marks = {(s.scenario, s.index) for s in steps}
+    out: dict[str, bytes] = {}
+    for mech, panels in by_mech.items():
+        fig = Canvas(figsize=(9, 3.2 * len(panels)), layout="constrained")
+        axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
+        for ax, (metric, lines) in zip(axes, sorted(panels.items()), strict=True):
+            for sid, points in lines:
+                label = sid.removeprefix(f"{mech}-")
+                xs, ys = [i for i, _ in points], [f.value for _, f in points]
+                ax.plot(xs, ys, marker="o", markersize=3, label=label)
+                hit = [(i, f.value) for i, f in points if (sid, i) in marks]
+                if hit:
+                    ax.plot(*zip(*hit, strict=True), "v", color="red", markersize=10, zorder=5)
+            ax.set_title(f"{mech}: {metric}")
+            ax.set_yscale("log")
+            ax.set_xticks(
+                range(len(runs)),
+                [run_label(i, r) for i, r in enumerate(runs)],
+                rotation=60,
+                fontsize=6,
+                ha="right",
+            )
+            ax.grid(True, alpha=0.3)
+            ax.legend(fontsize=6, loc="best")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=90)
+        out[mech] = buf.getvalue()
+    return out
+
+
+def _metric_label(fig: Figure | Step) -> str:
+    return fig.metric if fig.metric == fig.unit else f"{fig.metric} ({fig.unit})"
+
+
+def _fmt(value: float) -> str:
+    return f"{value:,.4g}"
+
+
+def _step_rows(steps: Sequence[Step], runs: Sequence[Run]) -> list[list[str]]:
+    return [
+        [
+            s.scenario,
+            _metric_label(s),
+            run_label(s.index, runs[s.index]),
+            _fmt(s.before),
+            _fmt(s.after),
+            f"{(s.slowdown - 1) * 100:+.0f}% slower",
+        ]
+        for s in steps
+    ]
+
+
+STEP_HEADERS = ["scenario", "metric", "from run", "median before", "median after", "change"]
+RUN_HEADERS = ["run", "file", "host", "commit time", "ran"]
+
+
+def _run_rows(runs: Sequence[Run]) -> list[list[str]]:
+    return [
+        [
+            run_label(i, r),
+            Path(r.path).name,
+            str(r.facts.get("host")),
+            str(r.facts.get("commit_time")),
+            str(r.facts.get("datetime")),
+        ]
+        for i, r in enumerate(runs)
+    ]
+
+
+def rule_text(rules: Rules, k: int) -> str:
+    return (
+        f"A step is at run i when the median of runs i..i+{k - 1} is worse than the median of runs "
+        f"i-{k}..i-1 by more than the threshold ({rules.describe()}) and the median of every run from i "
+        "to the latest is worse by more than the threshold too (it stepped down and stayed down). "
+        "Worse means fewer msgs/s, or a longer round trip or start-up."
+    )
+
+
+def render_markdown(
+    runs: Sequence[Run],
+    steps: Sequence[Step],
+    skipped: Sequence[str],
+    rules: Rules,
+    k: int,
+    images: Sequence[str],
+) -> str:
+    def table(headers: list[str], rows: list[list[str]]) -> list[str]:
+        esc = [[c.replace("|", "\\|") for c in r] for r in rows]
+        return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + [
+            "| " + " | ".join(r) + " |" for r in esc
+        ]
+
+    lines = ["# ipcbench history", "", f"{len(runs)} runs, oldest first. {rule_text(rules, k)}", ""]
+    if len(runs) < 2 * k:
+        lines += [f"Too few runs for step detection (it needs at least {2 * k}).", ""]
+    lines += [f"## Steps ({len(steps)})", ""]
+    lines += table(STEP_HEADERS, _step_rows(steps, runs)) if steps else ["No step found."]
+    lines += ["", "## Charts", ""] + [f"![{Path(p).stem}]({p})" for p in images]
+    lines += ["", "## Runs", "", *table(RUN_HEADERS, _run_rows(runs))]
+    if skipped:
+        lines += ["", "## Skipped (unreadable)", ""] + [f"- {s}" for s in skipped]
+    return "\n".join(lines) + "\n"
+
+
+def render_html(
+    runs: Sequence[Run],
+    steps: Sequence[Step],
+    skipped: Sequence[str],
+    rules: Rules,
+    k: int,
+    pngs: dict[str, bytes],
+) -> str:
+    e = html.escape
+
+    def table(headers: list[str], rows: list[list[str]]) -> str:
+        head = "".join(f"<th>{e(h)}</th>" for h in headers)
+        body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    parts = [
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>ipcbench history</title>",
+        "<style>body{font-family:sans-serif;max-width:70em;margin:auto}table{border-collapse:collapse}"
+        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}img{max-width:100%}</style></head><body>",
+        "<h1>ipcbench history</h1>",
+        f"<p>{len(runs)} runs, oldest first. {e(rule_text(rules, k))}</p>",
+    ]
+    if len(runs) < 2 * k:
+        parts.append(f"<p>Too few runs for step detection (it needs at least {2 * k}).</p>")
+    parts.append(f"<h2>Steps ({len(steps)})</h2>")
+    parts.append(table(STEP_HEADERS, _step_rows(steps, runs)) if steps else "<p>No step found.</p>")
+    parts.append("<h2>Charts</h2>")
+    for mech, png in pngs.items():
+        data = base64.b64encode(png).decode("ascii")
+        parts.append(f"<h3>{e(mech)}</h3><img alt='{e(mech)} trend' src='data:image/png;base64,{data}'>")
+    parts += ["<h2>Runs</h2>", table(RUN_HEADERS, _run_rows(runs))]
+    if skipped:
+        parts += ["<h2>Skipped (unreadable)</h2><ul>"] + [f"<li>{e(s)}</li>" for s in skipped] + ["</ul>"]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("directory", metavar="RESULTS_DIR", type=Path, help="a directory of results JSON files")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=Path("report/history"),
+        metavar="DIR",
+        help="where to write index.html, history.md and the charts (default report/history)",
+    )
+    p.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        type=threshold_arg,
+        metavar="[NAME=]PCT",
+        help="how much worse is a step (default 10%%); NAME=PCT for a pattern or mechanism",
+    )
+    p.add_argument(
+        "--window",
+        type=int,
+        default=DEFAULT_WINDOW,
+        metavar="K",
+        help=f"runs on each side of a step whose medians are compared (default {DEFAULT_WINDOW})",
+    )
+    return p
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    try:
+        if args.window < 1:
+            raise CompareError(f"--window must be at least 1, not {args.window}")
+        rules = rules_from(None, args.threshold, None)
+        runs, skipped = load_runs(args.directory)
+        rules.check_keys(
+            {str(getattr(f, k)) for r in runs for f in r.figures.values() for k in ("mechanism", "pattern")}
+        )
+        steps = find_steps(runs, rules, args.window)
+        out: Path = args.output
+        out.mkdir(parents=True, exist_ok=True)
+        pngs = charts(runs, steps)
+        names = []
+        for mech, png in pngs.items():
+            (out / f"{mech}.png").write_bytes(png)
+            names.append(f"{mech}.png")
+        (out / "history.md").write_text(
+            render_markdown(runs, steps, skipped, rules, args.window, names), encoding="utf-8"
+        )
+        (out / "index.html").write_text(
+            render_html(runs, steps, skipped, rules, args.window, pngs), encoding="utf-8"
+        )
+    except CompareError as exc:
+        print(f"ipcbench history: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"ipcbench history: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    for why in skipped:
+        print(f"ipcbench history: skipped {why}", file=sys.stderr)
+    print(f"{len(runs)} runs, {len(steps)} step(s); wrote {out / 'index.html'} and {out / 'history.md'}")
+    for s in steps:
+        print(
+            f"  step: {s.scenario} {s.metric} at {run_label(s.index, runs[s.index])}: "
+            f"{_fmt(s.before)} -> {_fmt(s.after)} {s.unit} ({(s.slowdown - 1) * 100:+.0f}% slower)"
+        )
+    return EXIT_OK
