@@ -763,18 +763,23 @@ def to_json(c: Comparison) -> dict[str, Any]:
 # --- command ----------------------------------------------------------------------------------------
 
 
-def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("baseline", metavar="BASELINE", help="results JSON of the reference run")
-    p.add_argument("current", metavar="CURRENT", help="results JSON of the run to judge")
+def add_threshold_option(p: argparse.ArgumentParser, what: str) -> None:
+    """``--threshold [NAME=]PCT``, shared by ``compare`` and ``history``."""
     p.add_argument(
         "--threshold",
         action="append",
         default=[],
         type=threshold_arg,
         metavar="[NAME=]PCT",
-        help=f"how much slower is a regression (default {DEFAULT_THRESHOLD:g}%%); NAME=PCT for one pattern "
+        help=f"how much slower is {what} (default {DEFAULT_THRESHOLD:g}%%); NAME=PCT for one pattern "
         "or mechanism (a mechanism's beats a pattern's); repeatable",
     )
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("baseline", metavar="BASELINE", help="results JSON of the reference run")
+    p.add_argument("current", metavar="CURRENT", help="results JSON of the run to judge")
+    add_threshold_option(p, "a regression")
     p.add_argument(
         "--config", type=Path, metavar="FILE", help="TOML: alpha, threshold, [thresholds] NAME = PCT"
     )

@@ -34,10 +34,10 @@ from ipcbench.compare import (
     Figure,
     Rules,
     Run,
+    add_threshold_option,
     load_run,
     rules_from,
     slowdown,
-    threshold_arg,
 )
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -307,14 +307,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         metavar="DIR",
         help="where to write index.html, history.md and the charts (default report/history)",
     )
-    p.add_argument(
-        "--threshold",
-        action="append",
-        default=[],
-        type=threshold_arg,
-        metavar="[NAME=]PCT",
-        help="how much worse is a step (default 10%%); NAME=PCT for a pattern or mechanism",
-    )
+    add_threshold_option(p, "a step")
     p.add_argument(
         "--window",
         type=int,
