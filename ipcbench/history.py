@@ -8,8 +8,8 @@ Step detection, simple on purpose so that anyone can check it by eye: a *step* i
 the median of runs ``i .. i+k-1`` is worse than the median of runs ``i-k .. i-1`` by more than the
 threshold, *and* the median of every run from ``i`` to the latest is worse by more than the threshold
 too (the figure stepped down and stayed down; a bad patch that recovered is not a step).  Of
-neighbouring runs that all qualify, the one with the largest change is reported.  Medians of ``k``
-runs make one noisy run unable to cause or hide a step.
+neighbouring runs that all qualify, the one with the largest change (the earliest of equals) is
+reported.  Medians of ``k`` runs make one noisy run unable to cause or hide a step.
 
 Writes ``index.html`` (self-contained: the charts are embedded), ``history.md`` and one PNG per
 mechanism.  matplotlib (Agg) and pandas load only inside the command.

@@ -1,0 +1,77 @@
+"""``ipcbench export``: the shapes github-action-benchmark and Bencher read."""
+
+import json
+
+import pytest
+from synthetic import FIXTURE, read
+
+from ipcbench.cli import main
+
+
+def export(tmp_path, capsys, *argv):
+    out = tmp_path / "out.json"
+    rc = main(["export", *map(str, argv), "-o", str(out)])
+    _, err = capsys.readouterr()
+    return rc, (json.loads(out.read_text()) if rc == 0 else None), err
+
+
+def scenarios(pattern):
+    infos = [b["extra_info"] for b in read()["benchmarks"]]
+    return {i["scenario"] for i in infos if i["pattern"] == pattern}
+
+
+@pytest.mark.parametrize(
+    ("measure", "pattern", "unit"), [("throughput", "throughput", "msgs/s"), ("latency", "latency", "µs")]
+)
+def test_github_action_benchmark_custom_tools(tmp_path, capsys, measure, pattern, unit):
+    argv = ["--format", "github-action-benchmark", "--measure", measure, FIXTURE]
+    rc, data, _ = export(tmp_path, capsys, *argv)
+    assert rc == 0
+    assert isinstance(data, list)
+    assert {e["name"] for e in data} == scenarios(pattern)
+    for entry in data:
+        assert set(entry) == {"name", "unit", "value", "extra"}
+        assert entry["unit"] == unit
+        assert isinstance(entry["value"], float) and entry["value"] > 0
+        assert "rounds: 5" in entry["extra"]
+    by_name = {e["name"]: e for e in data}
+    info = next(b["extra_info"] for b in read()["benchmarks"] if b["extra_info"]["scenario"] in by_name)
+    # throughput as msgs/s (not pytest-benchmark's 1/mean of a round), latency as the p50
+    expected = info["msgs_per_s"] if measure == "throughput" else info["rtt_ns"]["p50"] / 1000
+    assert by_name[info["scenario"]]["value"] == pytest.approx(expected)
+
+
+def test_bencher_metric_format(tmp_path, capsys):
+    rc, data, _ = export(tmp_path, capsys, "--format", "bencher", FIXTURE)
+    assert rc == 0
+    assert set(data) == scenarios("throughput") | scenarios("latency")
+    for name, measures in data.items():
+        (measure,) = measures
+        assert measure == ("throughput" if "-throughput-" in name else "latency")
+        m = measures[measure]
+        assert set(m) == {"value", "lower_value", "upper_value"}
+        assert m["lower_value"] <= m["value"] <= m["upper_value"]
+    lat = next(b["extra_info"] for b in read()["benchmarks"] if b["extra_info"]["pattern"] == "latency")
+    assert data[lat["scenario"]]["latency"]["value"] == pytest.approx(lat["rtt_ns"]["p50"])  # ns
+    assert data[lat["scenario"]]["latency"]["upper_value"] == pytest.approx(lat["rtt_ns"]["p99"])
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--format", "bencher", "missing.json"],
+        ["--format", "csv", str(FIXTURE)],
+        [str(FIXTURE)],
+    ],
+)
+def test_bad_input_is_exit_2_with_one_line(tmp_path, capsys, argv):
+    rc, _, err = export(tmp_path, capsys, *argv)
+    assert rc == 2
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_never_overwrites(tmp_path, capsys):
+    assert export(tmp_path, capsys, "--format", "bencher", FIXTURE)[0] == 0
+    rc, _, err = export(tmp_path, capsys, "--format", "bencher", FIXTURE)
+    assert rc == 2
+    assert "already exists" in err

@@ -1,0 +1,114 @@
+"""``ipcbench history``: ordering, step detection and the pages, on synthetic series of a real run."""
+
+import pytest
+from synthetic import BASELINE, read, slow_all, slow_down, write
+
+from ipcbench.cli import main
+from ipcbench.history import detect_steps
+
+QUEUE_TP = "queue-throughput-2p-1KiB-fork"
+PIPE_TP = "pipe_bytes-throughput-2p-1KiB-fork"
+OS_LAT = "os_pipe-latency-2p-1KiB-fork"
+
+
+@pytest.mark.parametrize(
+    ("values", "higher", "expected"),
+    [
+        ([10, 10, 10, 5, 5, 5], True, [(3, 10, 5, 2.0)]),
+        ([1, 1, 1, 2, 2, 2], False, [(3, 1, 2, 2.0)]),
+        ([10, 10, 10, 20, 20, 20], True, []),  # got better
+        ([10, 11, 9, 10, 10.5, 9.5, 10], True, []),  # noise within the threshold
+        ([10, 10, 10, 2, 10, 10, 10], True, []),  # one bad run
+        ([10, 10, 10, 5, 5, 10, 10, 10, 10, 10], True, []),  # a bad patch that recovered
+        ([10, 10, 5, 5, 5], True, []),  # fewer than 2k runs
+    ],
+)
+def test_detect_steps(values, higher, expected):
+    assert detect_steps([float(v) for v in values], higher, 10.0, 3) == expected
+
+
+def test_of_neighbouring_candidates_one_is_reported_the_largest_and_earliest():
+    values = [10.0, 10.0, 10.0, 8.0, 5.0, 5.0, 5.0, 5.0]  # runs 3 and 4 both qualify, with equal medians
+    assert detect_steps(values, True, 10.0, 3) == [(3, 10.0, 5.0, 2.0)]
+    values = [10.0, 10.0, 10.0, 9.5, 9.0, 4.0, 4.0, 4.0, 4.0]  # 3, 4 and 5 qualify: 10 -> 4 at run 4
+    assert detect_steps(values, True, 10.0, 3) == [(4, 10.0, 4.0, 2.5)]
+
+
+def make_history(tmp_path, n=8, step_at=4):
+    """n runs of the committed baseline with a little deterministic jitter; queue throughput halves at
+    ``step_at`` and stays; pipe_bytes throughput has a bad patch that recovers; os_pipe latency one spike.
+    File names run against time, so only the commit times can order them."""
+    d = tmp_path / "runs"
+    d.mkdir()
+    for i in range(n):
+        data = slow_all(read(BASELINE), 1 + 0.02 * ((i * 7) % 5 - 2) / 2)
+        if i >= step_at:
+            data = slow_down(data, QUEUE_TP, 2.0)
+        if i in (2, 3):
+            data = slow_down(data, PIPE_TP, 2.0)
+        if i == 5:
+            data = slow_down(data, OS_LAT, 3.0)
+        data["commit_info"]["id"] = f"{i:07d}" + "0" * 33
+        data["commit_info"]["time"] = f"2026-11-{10 + i:02d}T12:00:00+00:00"
+        data["datetime"] = f"2026-11-{10 + i:02d}T13:00:00+00:00"
+        write(d / f"run-{n - i:02d}.json", data)
+    return d
+
+
+def test_history_finds_the_injected_step_and_only_it(tmp_path, capsys):
+    runs = make_history(tmp_path)
+    out = tmp_path / "page"
+    rc = main(["history", str(runs), "-o", str(out)])
+    stdout, err = capsys.readouterr()
+    assert rc == 0, err
+    assert "8 runs, 1 step(s)" in stdout
+    assert f"step: {QUEUE_TP} msgs/s at #4 0000004" in stdout
+    md = (out / "history.md").read_text()
+    assert "## Steps (1)" in md
+    assert f"| {QUEUE_TP} | msgs/s | #4 0000004 |" in md
+    assert "+100% slower" in md
+    # oldest first, by commit time (the file names run the other way)
+    assert md.index("| #0 0000000 | run-08.json") < md.index("| #7 0000007 | run-01.json")
+    page = (out / "index.html").read_text()
+    assert page.count("data:image/png;base64,") == 3  # one chart per mechanism, embedded
+    assert "src='http" not in page and 'src="http' not in page
+    assert sorted(p.name for p in out.glob("*.png")) == ["os_pipe.png", "pipe_bytes.png", "queue.png"]
+
+
+def test_history_thresholds_per_pattern(tmp_path, capsys):
+    runs = make_history(tmp_path)
+    rc = main(["history", str(runs), "-o", str(tmp_path / "page"), "--threshold", "throughput=150%"])
+    assert rc == 0
+    assert "0 step(s)" in capsys.readouterr().out
+
+
+def test_history_skips_unreadable_files_and_names_them(tmp_path, capsys):
+    runs = make_history(tmp_path, n=3)
+    (runs / "broken.json").write_text("{")
+    rc = main(["history", str(runs), "-o", str(tmp_path / "page")])
+    out, err = capsys.readouterr()
+    assert rc == 0
+    assert "3 runs, 0 step(s)" in out
+    assert "skipped" in err and "broken.json" in err
+    assert "Too few runs for step detection" in (tmp_path / "page" / "history.md").read_text()
+
+
+@pytest.mark.parametrize("case", ["missing dir", "empty dir", "only garbage", "bad window", "bad threshold"])
+def test_bad_input_is_exit_2_with_one_line(tmp_path, capsys, case):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    garbage = tmp_path / "garbage"
+    garbage.mkdir()
+    (garbage / "x.json").write_text("nope")
+    argv = {
+        "missing dir": [str(tmp_path / "nope")],
+        "empty dir": [str(empty)],
+        "only garbage": [str(garbage)],
+        "bad window": [str(garbage), "--window", "0"],
+        "bad threshold": [str(garbage), "--threshold", "x"],
+    }[case]
+    rc = main(["history", *argv, "-o", str(tmp_path / "page")])
+    out, err = capsys.readouterr()
+    assert rc == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1, err
