@@ -409,7 +409,7 @@ class Pair(Subject):
         return out
 
 
-def judge(base: Figure, cur: Figure, threshold: Threshold, alpha: float) -> Pair:
+def judge(base: Figure, cur: Figure, threshold: Threshold, alpha: float, sample: str = "rounds") -> Pair:
     """asv's rule: a verdict other than ``same`` needs a significant difference and a large one.
 
     Fallback, stated in the pair's note: with fewer than :data:`MIN_ROUNDS` rounds on a side, or so
@@ -440,7 +440,7 @@ def judge(base: Figure, cur: Figure, threshold: Threshold, alpha: float) -> Pair
             verdict = "slower" if r > 1 else "faster"
     else:
         rule, factor = "ratio", 1 + FALLBACK_FACTOR * threshold.percent / 100
-        why = "no per-round samples" if min(n1, n2) == 0 else f"{n1} vs {n2} rounds, too few for the test"
+        why = "no per-round samples" if min(n1, n2) == 0 else f"{n1} vs {n2} {sample}, too few for the test"
         notes.append(f"{why}: ratio alone, beyond {FALLBACK_FACTOR * threshold.percent:g}%")
         verdict = "slower" if r > factor else "faster" if r < 1 / factor else "same"
     ratio = cur.value / base.value if base.value else None
@@ -478,6 +478,8 @@ class Run:
     figures: Mapping[str, Figure]
     rows: Mapping[str, Mapping[str, Any]]
     notes: tuple[str, ...] = ()
+    #: What one sample is: a round of one run, or (a directory of repeated runs) one run's figure.
+    sample: str = "rounds"
 
     def label(self) -> str:
         f = self.facts
@@ -517,6 +519,47 @@ def load_run(path: str | Path) -> Run:
     if facts.get("complete") is False:
         notes.append(f"{path} is an incomplete run: what it lacks shows as new or gone")
     return Run(str(path), facts, {sid: figure_of(r) for sid, r in rows.items()}, rows, tuple(notes))
+
+
+def load_side(path: str | Path) -> Run:
+    """A results file, or a directory of repeated runs of the same code (every ``*.json`` in it).
+
+    Repeated runs are what makes the test honest on a noisy machine: the rounds of one run share one
+    placement of the workers on the CPUs and one moment of the machine's load, so they vary far less
+    than two runs do.  With a directory, each scenario's figure is the median of the runs' figures and
+    the samples tested are the runs' figures themselves, one per run.
+    """
+    path = Path(path)
+    if not path.is_dir():
+        return load_run(path)
+    files = sorted(path.glob("*.json"))
+    if not files:
+        raise CompareError(f"{path}: a directory without results files (*.json)")
+    runs = [load_run(f) for f in files]
+    if len(runs) == 1:
+        return runs[0]
+    figures: dict[str, Figure] = {}
+    rows: dict[str, Mapping[str, Any]] = {}
+    for run in runs:
+        for sid, row in run.rows.items():
+            rows.setdefault(sid, row)
+    for sid in rows:
+        figs = [r.figures[sid] for r in runs if sid in r.figures]
+        p99s = [f.p99 for f in figs if f.p99 is not None]
+        figures[sid] = dataclasses.replace(
+            figs[0],
+            value=statistics.median(f.value for f in figs),
+            samples=tuple(f.value for f in figs),
+            p99=statistics.median(p99s) if p99s else None,
+        )
+    notes = [n for r in runs for n in r.notes]
+    hosts = {str(r.facts.get("host")) for r in runs}
+    if len(hosts) > 1:
+        notes.append(f"{path}: its runs come from several hosts ({', '.join(sorted(hosts))})")
+    notes.append(
+        f"{path}: {len(runs)} runs; each scenario is judged on the runs' figures, one sample per run"
+    )
+    return Run(str(path), runs[0].facts, figures, rows, tuple(notes), sample="runs")
 
 
 def machine_differences(a: Run, b: Run) -> list[str]:
@@ -573,15 +616,21 @@ class Comparison:
         return {v: sum(p.verdict == v for p in self.pairs) for v in VERDICTS}
 
     def rule_text(self) -> str:
+        unit = self.baseline.sample  # "rounds", or "runs" for directories of repeated runs
         return (
-            f"regression = slower with Mann-Whitney U p < {self.rules.alpha:g} on the per-round samples AND "
-            f"beyond the threshold ({self.rules.describe()}); with fewer than {MIN_ROUNDS} rounds a side "
-            f"(or too few for p to reach {self.rules.alpha:g}) the ratio alone decides, beyond "
-            f"{FALLBACK_FACTOR:g}x the threshold"
+            f"regression = slower with Mann-Whitney U p < {self.rules.alpha:g} on the per-{unit[:-1]} "
+            f"samples AND beyond the threshold ({self.rules.describe()}); with fewer than {MIN_ROUNDS} "
+            f"{unit} a side (or too few for p to reach {self.rules.alpha:g}) the ratio alone decides, "
+            f"beyond {FALLBACK_FACTOR:g}x the threshold"
         )
 
 
 def compare_runs(base: Run, cur: Run, rules: Rules, normalize: bool = False) -> Comparison:
+    if base.sample != cur.sample:
+        raise CompareError(
+            "compare a directory of repeated runs with another directory, or a file with a file "
+            "(their samples are runs and rounds, which do not mix)"
+        )
     ids_b, ids_c = set(base.figures), set(cur.figures)
     if not ids_b & ids_c:
         raise CompareError(f"{base.path} and {cur.path} have no scenario in common")
@@ -611,7 +660,7 @@ def compare_runs(base: Run, cur: Run, rules: Rules, normalize: bool = False) -> 
         b, c = figs_b[sid], figs_c[sid]
         if sid in raw:  # one side cannot be normalized: compare both raw rather than mix units
             b, c = base.figures[sid], cur.figures[sid]
-        pair = judge(b, c, rules.threshold_for(b.mechanism, b.pattern), rules.alpha)
+        pair = judge(b, c, rules.threshold_for(b.mechanism, b.pattern), rules.alpha, base.sample)
         if sid in raw:
             pair = dataclasses.replace(
                 pair, note="; ".join(filter(None, [f"raw: no {REFERENCE_MECHANISM} reference", pair.note]))
@@ -777,8 +826,12 @@ def add_threshold_option(p: argparse.ArgumentParser, what: str) -> None:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("baseline", metavar="BASELINE", help="results JSON of the reference run")
-    p.add_argument("current", metavar="CURRENT", help="results JSON of the run to judge")
+    p.add_argument(
+        "baseline",
+        metavar="BASELINE",
+        help="results JSON of the reference run, or a directory of repeated runs (tested run by run)",
+    )
+    p.add_argument("current", metavar="CURRENT", help="results JSON of the run to judge, or a directory")
     add_threshold_option(p, "a regression")
     p.add_argument(
         "--config", type=Path, metavar="FILE", help="TOML: alpha, threshold, [thresholds] NAME = PCT"
@@ -808,7 +861,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def cmd_compare(args: argparse.Namespace) -> int:
     try:
         rules = rules_from(args.config, args.threshold, args.alpha)
-        base, cur = load_run(args.baseline), load_run(args.current)
+        base, cur = load_side(args.baseline), load_side(args.current)
         comparison = compare_runs(base, cur, rules, args.normalize)
     except (results.LoadError, CompareError) as exc:
         print(f"ipcbench compare: error: {exc}", file=sys.stderr)

@@ -377,3 +377,54 @@ def test_mann_whitney_u_large_samples_use_the_normal_approximation():
     u, p = compare.mann_whitney_u(x, y)
     assert u == pytest.approx(190.0)
     assert p == pytest.approx(0.00012477053789099933, rel=1e-9)
+
+
+# --- directories of repeated runs -----------------------------------------------------------------------
+
+
+def _repeats(tmp_path, name, n=5, slow=None, factor=1.0):
+    """n copies of the fixture with a little deterministic jitter, one scenario optionally slowed."""
+    d = tmp_path / name
+    d.mkdir()
+    for i in range(n):
+        data = slow_all(read(BASELINE), 1 + 0.01 * ((i * 3) % 5 - 2))
+        if slow:
+            data = slow_down(data, slow, factor)
+        write(d / f"run{i}.json", data)
+    return d
+
+
+def test_directories_of_repeated_runs_are_tested_run_by_run(tmp_path, capsys):
+    a, b = _repeats(tmp_path, "a"), _repeats(tmp_path, "b")
+    rc, report = as_json(capsys, a, b)
+    assert rc == 0
+    assert set(verdicts(report).values()) == {"same"}
+    assert all(p["rounds"] == [5, 5] for p in report["pairs"])
+    assert "per-run samples" in report["rules"]["text"]
+    slow = _repeats(tmp_path, "slow", slow=QUEUE_TP, factor=2.0)
+    rc, report = as_json(capsys, a, slow)
+    assert rc == 1
+    assert report["regressions"] == [QUEUE_TP]
+
+
+def test_three_repeated_runs_a_side_fall_back_to_the_ratio_rule(tmp_path, capsys):
+    a, b = _repeats(tmp_path, "a", n=3), _repeats(tmp_path, "b", n=3, slow=QUEUE_TP, factor=1.5)
+    rc, report = as_json(capsys, a, b)
+    assert rc == 1
+    pair = next(p for p in report["pairs"] if p["scenario"] == QUEUE_TP)
+    assert pair["rule"] == "ratio"
+    assert pair["note"].startswith("3 vs 3 runs, too few for the test")
+
+
+@pytest.mark.parametrize("case", ["file against directory", "empty directory"])
+def test_directories_bad_input_is_exit_2_with_one_line(tmp_path, capsys, case):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    argv = {
+        "file against directory": [FIXTURE, _repeats(tmp_path, "a", n=2)],
+        "empty directory": [empty, empty],
+    }
+    rc, out, err = run_compare(capsys, *argv[case])
+    assert rc == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1, err
