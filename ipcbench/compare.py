@@ -480,6 +480,8 @@ class Run:
     notes: tuple[str, ...] = ()
     #: What one sample is: a round of one run, or (a directory of repeated runs) one run's figure.
     sample: str = "rounds"
+    #: The repeated runs a directory merged (empty for one file).
+    parts: tuple[Run, ...] = ()
 
     def label(self) -> str:
         f = self.facts
@@ -538,20 +540,11 @@ def load_side(path: str | Path) -> Run:
     runs = [load_run(f) for f in files]
     if len(runs) == 1:
         return runs[0]
-    figures: dict[str, Figure] = {}
     rows: dict[str, Mapping[str, Any]] = {}
     for run in runs:
         for sid, row in run.rows.items():
             rows.setdefault(sid, row)
-    for sid in rows:
-        figs = [r.figures[sid] for r in runs if sid in r.figures]
-        p99s = [f.p99 for f in figs if f.p99 is not None]
-        figures[sid] = dataclasses.replace(
-            figs[0],
-            value=statistics.median(f.value for f in figs),
-            samples=tuple(f.value for f in figs),
-            p99=statistics.median(p99s) if p99s else None,
-        )
+    figures = _merged([r.figures for r in runs])
     notes = [n for r in runs for n in r.notes]
     hosts = {str(r.facts.get("host")) for r in runs}
     if len(hosts) > 1:
@@ -559,7 +552,22 @@ def load_side(path: str | Path) -> Run:
     notes.append(
         f"{path}: {len(runs)} runs; each scenario is judged on the runs' figures, one sample per run"
     )
-    return Run(str(path), runs[0].facts, figures, rows, tuple(notes), sample="runs")
+    return Run(str(path), runs[0].facts, figures, rows, tuple(notes), sample="runs", parts=tuple(runs))
+
+
+def _merged(parts: Sequence[Mapping[str, Figure]]) -> dict[str, Figure]:
+    """Per scenario: the median of the runs' figures, and the runs' figures as its samples."""
+    out: dict[str, Figure] = {}
+    for sid in dict.fromkeys(sid for part in parts for sid in part):
+        figs = [part[sid] for part in parts if sid in part]
+        p99s = [f.p99 for f in figs if f.p99 is not None]
+        out[sid] = dataclasses.replace(
+            figs[0],
+            value=statistics.median(f.value for f in figs),
+            samples=tuple(f.value for f in figs),
+            p99=statistics.median(p99s) if p99s else None,
+        )
+    return out
 
 
 def machine_differences(a: Run, b: Run) -> list[str]:
@@ -581,7 +589,13 @@ def _reference_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
 
 def normalized(run: Run) -> tuple[dict[str, Figure], set[str]]:
     """Figures divided by the same run's os_pipe figure of the same pattern, payload, processes and start
-    method; the set names the scenarios that have no such reference (left raw)."""
+    method; the set names the scenarios that have no such reference (left raw).  Repeated runs are
+    normalized run by run, each by its own reference, and then merged."""
+    if run.parts:
+        each = [normalized(part) for part in run.parts]
+        missing_any = set().union(*(m for _, m in each))
+        merged = _merged([{k: v for k, v in figs.items() if k not in missing_any} for figs, _ in each])
+        return {**run.figures, **merged}, missing_any
     refs: dict[tuple[Any, ...], Figure] = {}
     for sid, row in run.rows.items():
         if row.get("mechanism") == REFERENCE_MECHANISM and row.get("producers") == row.get("consumers"):

@@ -428,3 +428,18 @@ def test_directories_bad_input_is_exit_2_with_one_line(tmp_path, capsys, case):
     assert rc == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_repeated_runs_are_normalized_each_by_its_own_os_pipe(tmp_path, capsys):
+    """Each run on a machine of a different speed: raw, a regression; as ratios to each run's own
+    os_pipe, every run's figure is the baseline's again."""
+    base, cur = tmp_path / "base", tmp_path / "cur"
+    base.mkdir()
+    cur.mkdir()
+    for i, factor in enumerate([1.5, 2.0, 3.0, 2.5, 1.8]):
+        write(base / f"run{i}.json", read(BASELINE))
+        write(cur / f"run{i}.json", slow_all(read(BASELINE), factor))
+    assert as_json(capsys, base, cur)[0] == 1
+    rc, report = as_json(capsys, base, cur, "--normalize")
+    assert rc == 0
+    assert all(p["ratio"] == pytest.approx(1.0) for p in report["pairs"])
