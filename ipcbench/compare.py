@@ -388,7 +388,8 @@ class Pair(Subject):
     p99_ratio: float | None = None
     slowdown: float | None = None
     p_value: float | None = None
-    rounds: tuple[int, int] = (0, 0)
+    #: How many samples each side had (rounds, or runs for directories).
+    samples: tuple[int, int] = (0, 0)
     #: ``mwu`` (test and threshold) or ``ratio`` (the stated fallback); empty for new/gone.
     rule: str = ""
     note: str = ""
@@ -404,7 +405,7 @@ class Pair(Subject):
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
-        out["rounds"] = list(self.rounds)
+        out["samples"] = list(self.samples)
         out["regression"] = self.regression
         return out
 
@@ -412,9 +413,9 @@ class Pair(Subject):
 def judge(base: Figure, cur: Figure, threshold: Threshold, alpha: float, sample: str = "rounds") -> Pair:
     """asv's rule: a verdict other than ``same`` needs a significant difference and a large one.
 
-    Fallback, stated in the pair's note: with fewer than :data:`MIN_ROUNDS` rounds on a side, or so
-    few that the exact test cannot reach ``alpha`` at all (3 vs 3 rounds gives p >= 0.1), the ratio
-    alone decides, at :data:`FALLBACK_FACTOR` times the threshold.
+    Fallback, stated in the pair's note: with fewer than :data:`MIN_ROUNDS` samples (rounds, or runs)
+    on a side, or so few that the exact test cannot reach ``alpha`` at all (3 vs 3 gives p >= 0.1),
+    the ratio alone decides, at :data:`FALLBACK_FACTOR` times the threshold.
     """
     r = slowdown(base.value, cur.value, base.higher_is_better)
     n1, n2 = len(base.samples), len(cur.samples)
@@ -435,7 +436,7 @@ def judge(base: Figure, cur: Figure, threshold: Threshold, alpha: float, sample:
             notes.append(f"significant but within {threshold.percent:g}%")
         elif (r > 1) != (s > 1):
             verdict = "same"
-            notes.append("figure and rounds disagree")
+            notes.append(f"figure and {sample} disagree")
         else:
             verdict = "slower" if r > 1 else "faster"
     else:
@@ -457,7 +458,7 @@ def judge(base: Figure, cur: Figure, threshold: Threshold, alpha: float, sample:
         p99_ratio=p99_ratio,
         slowdown=r,
         p_value=p_value,
-        rounds=(n1, n2),
+        samples=(n1, n2),
         rule=rule,
         note="; ".join(notes),
     )

@@ -399,7 +399,7 @@ def test_directories_of_repeated_runs_are_tested_run_by_run(tmp_path, capsys):
     rc, report = as_json(capsys, a, b)
     assert rc == 0
     assert set(verdicts(report).values()) == {"same"}
-    assert all(p["rounds"] == [5, 5] for p in report["pairs"])
+    assert all(p["samples"] == [5, 5] for p in report["pairs"])
     assert "per-run samples" in report["rules"]["text"]
     slow = _repeats(tmp_path, "slow", slow=QUEUE_TP, factor=2.0)
     rc, report = as_json(capsys, a, slow)
