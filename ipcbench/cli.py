@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import compare, export, history, machine, schema, selection, storage
+from ipcbench import compare, export, history, machine, report, schema, selection, storage
 from ipcbench.mechanisms import MECHANISMS
 from ipcbench.scenario import PATTERNS, Scenario, ScenarioError, parse_size
 
@@ -258,6 +258,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"saved {len(done)} benchmarks in {wall:.0f} s to {path}")
+    if args.report and report.cmd_report(argparse.Namespace(results=[path], output=args.report)):
+        return EXIT_FAILED
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -355,6 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds a round may overrun before its workers count as stalled (default 5)",
     )
+    run.add_argument("--report", metavar="DIR", help="build the report of this run into DIR when it ends")
     run.set_defaults(func=cmd_run)
     lst = sub.add_parser("list", help="print the scenarios a selection would run")
     _add_selection(lst)
@@ -374,6 +377,9 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_arguments(
         sub.add_parser("history", help="trend charts and steps over many saved runs (HTML and Markdown)")
     ).set_defaults(func=history.cmd_history)
+    report.add_arguments(
+        sub.add_parser("report", help="one HTML page (and Markdown, PNG/SVG charts, CSV) from saved runs")
+    ).set_defaults(func=report.cmd_report)
     return parser
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ipcbench import schema
+from ipcbench.scenario import shape_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,6 +105,7 @@ def _check_benchmark(path: Path, i: int, bench: Any) -> dict[str, Any] | None:
             row[key] = int(_number(path, f"benchmark #{i} field {key}", info[key], positive=True))
     row.setdefault("producers", row["processes"] // 2)
     row.setdefault("consumers", row["processes"] - row["producers"])
+    row["shape"] = shape_label(row["producers"], row["consumers"])
     for key in ("messages", "msgs_per_s", "bytes_per_s"):
         row[key] = _number(path, f"benchmark #{i} field {key}", info[key], positive=True)
     for key in STAT_COLUMNS:
@@ -146,9 +148,18 @@ def _run_fields(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         value = parent.get(key)
         return value if isinstance(value, dict) else {}
 
+    def names(value: Any) -> list[str]:
+        return [str(v) for v in value] if isinstance(value, list) else []
+
     machine = obj(data, "machine_info")
     facts, cpu = obj(machine, "ipcbench"), obj(machine, "cpu")
     commit, run = obj(data, "commit_info"), obj(data, "ipcbench")
+    load = facts.get("load_avg")
+    load_1m = (
+        _number(path, "machine_info.ipcbench.load_avg[0]", load[0])
+        if isinstance(load, list) and load
+        else None
+    )
     return {
         "file": str(path),
         "datetime": data.get("datetime"),
@@ -161,6 +172,15 @@ def _run_fields(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         "commit_time": commit.get("time"),
         "complete": run.get("complete", True),
         "profile": run.get("profile"),
+        # Optional facts the report shows; older or hand-made files may lack them.
+        "cpus_usable": facts.get("cpus_usable"),
+        "load_1m": load_1m,
+        "start_methods": ", ".join(names(facts.get("start_methods"))) or None,
+        "default_start_method": facts.get("default_start_method"),
+        "platform": facts.get("platform") or machine.get("system"),
+        "failed": names(run.get("failed")),
+        "not_run": names(run.get("not_run")),
+        "wall_s": run.get("wall_s"),
     }
 
 
@@ -189,7 +209,9 @@ def load(paths: Iterable[str | Path]) -> pd.DataFrame:
     """One tidy row per benchmark of every file, or :class:`LoadError`.
 
     Columns: the run (``file``, ``run``, ``datetime``, ``host``, ``cpu_model``, ``cores_logical``,
-    ``python``, ``commit``, ``complete``), the scenario (``scenario`` and :data:`SCENARIO_COLUMNS`),
+    ``python``, ``commit``, ``complete``, ``cpus_usable``, ``load_1m``, ``start_methods``,
+    ``default_start_method``, ``platform``, ``failed``, ``not_run``, ``wall_s``), the scenario
+    (``scenario``, :data:`SCENARIO_COLUMNS` and ``shape`` such as ``4p-3to1``),
     ``messages``, ``msgs_per_s``, ``bytes_per_s``, the stats in seconds (:data:`STAT_COLUMNS`),
     ``data`` (seconds per round, or None), ``rtt_p50_ns`` .. ``rtt_max_ns`` for latency,
     ``oversubscribed``, ``warnings`` and the raw ``extra_info``.

@@ -47,6 +47,13 @@ def format_size(n: int) -> str:
     return f"{n}B"
 
 
+def shape_label(producers: int, consumers: int) -> str:
+    """``2p`` for pairs (1:1 each), ``3p-2to1`` where the sides differ in size."""
+    if producers == consumers:
+        return f"{producers + consumers}p"
+    return f"{producers + consumers}p-{producers}to{consumers}"
+
+
 @dataclasses.dataclass(frozen=True, order=True)
 class Scenario:
     """One benchmark case.
@@ -91,9 +98,7 @@ class Scenario:
     @property
     def shape(self) -> str:
         """``2p`` for pairs (1:1 each), ``3p-2to1`` where the sides differ in size."""
-        if self.producers == self.consumers:
-            return f"{self.processes}p"
-        return f"{self.processes}p-{self.producers}to{self.consumers}"
+        return shape_label(self.producers, self.consumers)
 
     @property
     def id(self) -> str:

@@ -1,0 +1,532 @@
+"""What a report says, computed from the loaded results: warnings, the recommendation, crossovers,
+the cost model and how it was measured.  Every finding is a :class:`Table` of ready-formatted text,
+so the HTML page and the Markdown file render the very same figures.
+
+pandas and numpy are imported inside functions: this module is only reached from ``ipcbench report``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import math
+import numbers
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ipcbench.runner import SPREAD_WARN
+from ipcbench.scenario import format_size
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+#: The raw OS pipe: the ceiling of the same run, drawn as such and never "recommended".
+BASELINE = "os_pipe"
+#: What most code uses; every winner is also compared with it.
+REFERENCE = "queue"
+#: The patterns with their own chart sections (other patterns get their own generic section).
+CORE_PATTERNS = ("throughput", "latency")
+#: A machine whose 1-minute load at start is at least this share of its usable CPUs is "loaded".
+LOAD_WARN = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
+class Table:
+    """A finding as text cells: rendered alike into HTML and Markdown."""
+
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    caption: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Crossover:
+    """Between two adjacent payload sizes, ``faster_above`` overtakes ``faster_below``."""
+
+    series: str
+    shape: str
+    faster_below: str
+    faster_above: str
+    payload_bytes: float
+    msgs_per_s: float
+    within_spread: bool
+
+    def describe(self, with_series: bool) -> str:
+        where = f"{self.series}, " if with_series else ""
+        noise = " (within spread: may be noise)" if self.within_spread else ""
+        return (
+            f"{where}{self.shape}: {self.faster_above} overtakes {self.faster_below} "
+            f"above ≈{fmt_bytes(self.payload_bytes)}{noise}"
+        )
+
+
+# --- formatting -------------------------------------------------------------------------------------
+
+
+def fmt_si(value: float, unit: str) -> str:
+    """Three significant figures with an SI prefix: ``240k msg/s``, ``1.1 GB/s``."""
+    if not math.isfinite(value):
+        return "—"
+    for prefix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            # A prefix joins a unit symbol (MB/s) but not a word (240k msg/s).
+            joined = f" {prefix}{unit}" if unit[0].isupper() else f"{prefix} {unit}"
+            return f"{value / scale:.3g}{joined}"
+    return f"{value:.3g} {unit}"
+
+
+def fmt_ns(ns: float) -> str:
+    """A duration given in nanoseconds, in the unit that keeps it readable."""
+    if not math.isfinite(ns):
+        return "—"
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
+        if abs(ns) >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def fmt_bytes(n: float) -> str:
+    """Payload sizes: exact binary notation when whole (``64KiB``), else ``12.3 KiB``."""
+    if float(n).is_integer():
+        return format_size(int(n))
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
+def fmt_spread(spread: float) -> str:
+    return f"±{spread:.0%}" if math.isfinite(spread) else "±?"
+
+
+# --- preparing the frame ----------------------------------------------------------------------------
+
+
+def prepare(df: pd.DataFrame) -> pd.DataFrame:
+    """Add the columns every finding and chart shares: ``series``, ``spread``, rate ranges, RTT in µs.
+
+    A series is one run (host and date) and, when runs mix start methods, one start method: the
+    unit a chart draws as one line per mechanism.
+    """
+    import pandas as pd
+
+    when = pd.to_datetime(df["datetime"], errors="coerce", utc=True, format="ISO8601")
+    stamp = when.dt.strftime("%Y-%m-%d %H:%M").fillna("undated")
+    label = df["host"].fillna("unknown host").astype(str) + " " + stamp
+    # Two files from the same host and minute still need two names.
+    per_label = df.groupby(label)["file"].transform("nunique")
+    label = label.where(per_label <= 1, label + " (" + df["run"].astype(str) + ")")
+    if df["start_method"].nunique() > 1:
+        label = label + " · " + df["start_method"]
+    out = df.assign(series=label)
+    spread = out["stddev"] / out["median"] if "stddev" in out else pd.Series(math.nan, index=out.index)
+    # Rates at the quartile rounds: the whiskers of a throughput figure.
+    q1 = out["q1"] if "q1" in out else out["median"]
+    q3 = out["q3"] if "q3" in out else out["median"]
+    return out.assign(
+        spread=spread,
+        msgs_lo=out["messages"] / q3,
+        msgs_hi=out["messages"] / q1,
+        round_ms=out["median"] * 1e3,
+    )
+
+
+def series_order(df: pd.DataFrame) -> list[str]:
+    """Series in the order of their runs' dates, so colours/styles are stable between reports."""
+    return list(df.sort_values(["datetime", "series"], na_position="last")["series"].drop_duplicates())
+
+
+def by_key(df: pd.DataFrame, keys: Sequence[str], value: str) -> pd.DataFrame:
+    """Median of ``value`` (and of the spread) per key: duplicates of a scenario in one series fold."""
+    cols = [c for c in (value, "spread", "msgs_lo", "msgs_hi", "bytes_per_s") if c in df]
+    return df.groupby(list(keys), as_index=False, sort=True)[list(dict.fromkeys(cols))].median()
+
+
+# --- 1. machine and run -----------------------------------------------------------------------------
+
+
+def machine_table(df: pd.DataFrame) -> Table:
+    """One column per run: what the figures were measured on."""
+    runs = df.drop_duplicates("file")
+
+    def cell(value: Any) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "—"
+        return str(value)
+
+    def cores(r: Any) -> str:
+        return f"{cell(r['cores_physical'])} physical / {cell(r['cores_logical'])} logical"
+
+    def load(r: Any) -> str:
+        load = _num(r["load_1m"])
+        return "—" if load is None else f"{load:.2f} (1-minute average)"
+
+    def commit(r: Any) -> str:
+        return cell(r["commit"])[:12]
+
+    def state(r: Any) -> str:
+        if r["complete"]:
+            return "complete"
+        missing = len(r["failed"]) + len(r["not_run"])
+        return f"INCOMPLETE ({missing} scenarios missing)"
+
+    fields: list[tuple[str, Any]] = [
+        ("host", lambda r: cell(r["host"])),
+        ("when", lambda r: cell(r["datetime"])),
+        ("CPU model", lambda r: cell(r["cpu_model"])),
+        ("cores", cores),
+        ("usable CPUs", lambda r: cell(r["cpus_usable"])),
+        ("Python", lambda r: cell(r["python"])),
+        ("platform", lambda r: cell(r["platform"])),
+        (
+            "start methods",
+            lambda r: f"{cell(r['start_methods'])} (default {cell(r['default_start_method'])})",
+        ),
+        ("load at start", load),
+        ("commit", commit),
+        ("profile", lambda r: cell(r["profile"])),
+        ("benchmarks", lambda r: str(int((df["file"] == r["file"]).sum()))),
+        ("run state", state),
+        ("file", lambda r: cell(r["file"])),
+    ]
+    rows = tuple((name, *(fn(r) for _, r in runs.iterrows())) for name, fn in fields)
+    headers = ("", *(str(s) for s in runs["series"].str.split(" · ").str[0]))
+    return Table(headers, rows)
+
+
+def _num(value: Any) -> float | None:
+    """A number from an optional column (None, NaN or missing -> None)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        return None
+    return float(value)
+
+
+def warnings(df: pd.DataFrame) -> list[str]:
+    """The reasons to distrust some figures, most serious first."""
+    out: list[str] = []
+    for _, r in df.drop_duplicates("file").iterrows():
+        if not r["complete"]:
+            missing = [*r["failed"], *r["not_run"]]
+            shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+            out.append(
+                f"Incomplete run {r['file']}: {len(missing)} scenarios have no figures"
+                + (f" ({shown})" if shown else "")
+                + "."
+            )
+        cpus = _num(r["cpus_usable"]) or _num(r["cores_logical"])
+        load = _num(r["load_1m"])
+        if load is not None and cpus and load >= LOAD_WARN * cpus:
+            out.append(
+                f"Loaded machine: {r['host']} had a 1-minute load of {load:.2f} on {cpus} CPUs when "
+                f"{r['file']} started; other work shared the CPUs and slowed some figures."
+            )
+    over = df[df["oversubscribed"]]
+    if len(over):
+        out.append(
+            f"Oversubscribed: {len(over)} of {len(df)} benchmarks ran more processes than usable CPUs "
+            f"(up to {int(over['processes'].max())} processes); they measure contention as much as IPC."
+        )
+    high = df[df["spread"] >= SPREAD_WARN]
+    if len(high):
+        worst = high.sort_values("spread").iloc[-1]
+        out.append(
+            f"High spread: {len(high)} of {len(df)} benchmarks have a round-time standard deviation of "
+            f"{SPREAD_WARN:.0%} or more of the median (worst {worst['spread']:.0%}, {worst['scenario']}); "
+            "differences smaller than the spread are not findings."
+        )
+    return out
+
+
+# --- 2. the recommendation --------------------------------------------------------------------------
+
+
+def _metric(pattern: str) -> tuple[str, bool]:
+    """The column that ranks a pattern's mechanisms, and whether higher is better."""
+    return ("msgs_per_s", True) if pattern == "throughput" else ("rtt_p50_ns", False)
+
+
+def recommendations(df: pd.DataFrame) -> Table:
+    """For each series, pattern, process shape and payload: the fastest mechanism, and by how much."""
+    many = df["series"].nunique() > 1
+    rows: list[tuple[str, ...]] = []
+    core = df[df["pattern"].isin(CORE_PATTERNS)]
+    if not len(core):
+        return Table((), (), "No throughput or latency benchmarks in these results.")
+    keys = ["series", "pattern", "processes", "shape", "payload_bytes"]
+    crowded = set(
+        zip(
+            core.loc[core["oversubscribed"], "series"],
+            core.loc[core["oversubscribed"], "processes"],
+            strict=True,
+        )
+    )
+    for pattern in CORE_PATTERNS:
+        part = core[core["pattern"] == pattern]
+        if not len(part):
+            continue
+        value, higher = _metric(pattern)
+        table = by_key(part, [*keys, "mechanism"], value)
+        for key, group in table.groupby(keys, sort=True):
+            series, shape, payload = str(key[0]), str(key[3]), float(key[4])  # type: ignore[arg-type]
+            ranked = group[group["mechanism"] != BASELINE].sort_values(value, ascending=not higher)
+            if not len(ranked):
+                continue
+            best = ranked.iloc[0]
+
+            def times(other: Any, best: Any = best, value: str = value, higher: bool = higher) -> float:
+                ratio: float = best[value] / other[value] if higher else other[value] / best[value]
+                return ratio
+
+            def figure(r: Any, pattern: str = pattern) -> str:
+                if pattern == "throughput":
+                    return f"{fmt_si(r['msgs_per_s'], 'msg/s')} · {fmt_si(r['bytes_per_s'], 'B/s')}"
+                return f"{fmt_ns(r['rtt_p50_ns'])} p50 RTT"
+
+            runner_up = "—"
+            if len(ranked) > 1:
+                second = ranked.iloc[1]
+                ratio = times(second)
+                tie = ratio - 1 < max(best["spread"], second["spread"])
+                runner_up = f"{ratio:.2f}× vs {second['mechanism']}" + (" (within spread)" if tie else "")
+            ref = ranked[ranked["mechanism"] == REFERENCE]
+            if best["mechanism"] == REFERENCE:
+                vs_ref = "is queue"
+            else:
+                vs_ref = f"{times(ref.iloc[0]):.2f}×" if len(ref) else "—"
+            base = group[group["mechanism"] == BASELINE]
+            # Winner over ceiling, in speed: above 100% only where oversubscription favours the winner.
+            ceiling = f"{times(base.iloc[0]):.0%}" if len(base) else "—"
+            cells = (
+                pattern,
+                shape + (" (oversubscribed)" if (series, key[2]) in crowded else ""),
+                fmt_bytes(payload),
+                best["mechanism"],
+                f"{figure(best)} {fmt_spread(best['spread'])}",
+                runner_up,
+                vs_ref,
+                ceiling,
+            )
+            rows.append((series, *cells) if many else cells)
+    headers = (
+        "pattern",
+        "processes",
+        "payload",
+        "fastest",
+        "its figure (spread)",
+        "vs runner-up",
+        f"vs {REFERENCE}",
+        f"share of {BASELINE}",
+    )
+    caption = (
+        "Fastest multiprocessing mechanism for each pattern, process shape (2p = one producer and one "
+        "consumer; 4p-3to1 = three producers, one consumer) and payload. Throughput ranks by messages/s "
+        "of the median round, latency by the median round trip. × = how many times faster. "
+        f"{BASELINE} is the raw OS pipe of the same run: a ceiling, not a candidate; its column shows "
+        "how close the winner gets to it. Spread = standard deviation of the round times over their "
+        "median; a lead smaller than the spread is marked."
+    )
+    return Table(("run", *headers) if many else headers, tuple(rows), caption)
+
+
+# --- 4. crossovers ----------------------------------------------------------------------------------
+
+
+def crossovers(df: pd.DataFrame) -> list[Crossover]:
+    """Where two mechanisms swap places in throughput as the payload grows (log-log interpolation)."""
+    part = df[(df["pattern"] == "throughput") & (df["mechanism"] != BASELINE)]
+    if not len(part):
+        return []
+    table = by_key(part, ["series", "shape", "mechanism", "payload_bytes"], "msgs_per_s")
+    found: list[Crossover] = []
+    for (series, shape), group in table.groupby(["series", "shape"], sort=True):
+        rate = group.pivot(index="payload_bytes", columns="mechanism", values="msgs_per_s").sort_index()
+        noise = group.pivot(index="payload_bytes", columns="mechanism", values="spread").sort_index()
+        sizes = [float(s) for s in rate.index]
+        mechs = [str(m) for m in rate.columns]
+        r, n = rate.to_numpy(dtype=float), noise.fillna(0.0).to_numpy(dtype=float)
+        for i, j in itertools.combinations(range(len(mechs)), 2):
+            for k in range(len(sizes) - 1):
+                a1, a2, b1, b2 = r[k, i], r[k + 1, i], r[k, j], r[k + 1, j]
+                if not all(v > 0 for v in (a1, a2, b1, b2)):  # also skips NaN: a size one of them lacks
+                    continue
+                d1, d2 = math.log(a1 / b1), math.log(a2 / b2)
+                if d1 * d2 >= 0:
+                    continue
+                f = d1 / (d1 - d2)
+                lp1, lp2 = math.log(sizes[k]), math.log(sizes[k + 1])
+                x = math.exp(lp1 + f * (lp2 - lp1))
+                y = math.exp(math.log(a1) + f * (math.log(a2) - math.log(a1)))
+                worst = float(max(n[k, i], n[k + 1, i], n[k, j], n[k + 1, j]))
+                tie = min(abs(d1), abs(d2)) < math.log1p(worst)
+                below, above = (mechs[i], mechs[j]) if d1 > 0 else (mechs[j], mechs[i])
+                found.append(Crossover(str(series), str(shape), below, above, x, y, tie))
+    return found
+
+
+# --- 8. the cost model ------------------------------------------------------------------------------
+
+
+def cost_model(df: pd.DataFrame) -> Table:
+    """Least squares of the median RTT on payload: latency ≈ α + β·bytes, per mechanism and shape."""
+    import numpy as np
+
+    many = df["series"].nunique() > 1
+    part = df[df["pattern"] == "latency"]
+    rows: list[tuple[str, ...]] = []
+    if len(part):
+        table = by_key(part, ["series", "shape", "mechanism", "payload_bytes"], "rtt_p50_ns")
+        for (series, shape, mech), group in table.groupby(["series", "shape", "mechanism"], sort=True):
+            x = group["payload_bytes"].to_numpy(dtype=float)
+            y = group["rtt_p50_ns"].to_numpy(dtype=float)
+            if len(x) < 2:
+                cells: tuple[str, ...] = (str(mech), str(shape), "—", "—", "—", str(len(x)), "needs ≥2 sizes")
+            else:
+                beta, alpha = np.polyfit(x, y, 1)
+                fit = alpha + beta * x
+                ss_tot = float(((y - y.mean()) ** 2).sum())
+                r2 = 1 - float(((y - fit) ** 2).sum()) / ss_tot if len(x) > 2 and ss_tot > 0 else math.nan
+                note = "α < 0: the line does not fit small payloads" if alpha < 0 else ""
+                cells = (
+                    str(mech),
+                    str(shape),
+                    fmt_ns(alpha),
+                    f"{beta:.3g} ns/B",
+                    fmt_ns(alpha + beta * (1 << 20)),
+                    str(len(x)),
+                    (f"R² {r2:.2f}" if math.isfinite(r2) else "exact (2 points)")
+                    + (f"; {note}" if note else ""),
+                )
+            rows.append((str(series), *cells) if many else cells)
+    headers = (
+        "mechanism",
+        "processes",
+        "α (fixed cost)",
+        "β (per payload byte)",
+        "RTT at 1 MiB",
+        "sizes",
+        "fit",
+    )
+    caption = (
+        "latency ≈ α + β·bytes, fitted by least squares to the median round trip (p50) over the payload "
+        "sizes of the run. A round trip carries the payload both ways, so β is the cost of a payload "
+        "byte there and back. The 1 MiB column extrapolates the line and is only as good as the fit."
+    )
+    return Table(("run", *headers) if many else headers, tuple(rows), caption)
+
+
+# --- 9. how it was measured -------------------------------------------------------------------------
+
+
+def _range(values: pd.Series, fmt: Any = str) -> str:
+    lo, hi = values.min(), values.max()
+    return "—" if values.isna().all() else (fmt(lo) if lo == hi else f"{fmt(lo)}–{fmt(hi)}")
+
+
+def method_table(df: pd.DataFrame) -> Table:
+    """Per series and pattern: rounds, batch sizes, round times and spreads behind the figures."""
+    targets = df["extra_info"].map(lambda info: info.get("round_time_target_s"))
+    frame = df.assign(target_ms=targets.astype(float) * 1e3)
+    rows = []
+    for (series, pattern), g in frame.groupby(["series", "pattern"], sort=True):
+        rows.append(
+            (
+                str(series),
+                str(pattern),
+                str(len(g)),
+                _range(g["rounds"], lambda v: f"{v:.0f}"),
+                _range(g["messages"], lambda v: f"{v:,.0f}"),
+                _range(g["target_ms"], lambda v: f"{v:.0f} ms"),
+                _range(g["round_ms"], lambda v: f"{v:.3g} ms"),
+                f"{g['spread'].median():.0%}",
+                f"{g['spread'].max():.0%}",
+                str(int((g["spread"] >= SPREAD_WARN).sum())),
+            )
+        )
+    headers = (
+        "run",
+        "pattern",
+        "benchmarks",
+        "rounds each",
+        "batch (messages per round)",
+        "round time target",
+        "median round",
+        "median spread",
+        "worst spread",
+        f"spread ≥ {SPREAD_WARN:.0%}",
+    )
+    caption = (
+        "Warm workers start before any timing; each round moves one verified batch (count, sequence "
+        "sum and byte sum checked) and the batch is calibrated to the round-time target. Figures come "
+        "from the median round; spread is the standard deviation of the round times over their median."
+    )
+    return Table(headers, tuple(rows), caption)
+
+
+def all_benchmarks(df: pd.DataFrame) -> Table:
+    """Every benchmark with its figure and spread: the detail behind each chart."""
+    many = df["series"].nunique() > 1
+    rows = []
+    ordered = df.sort_values(["series", "pattern", "mechanism", "processes", "shape", "payload_bytes"])
+    for _, r in ordered.iterrows():
+        p50 = r.get("rtt_p50_ns", math.nan)
+        p99 = r.get("rtt_p99_ns", math.nan)
+        cells = (
+            str(r["scenario"]),
+            fmt_si(r["msgs_per_s"], "msg/s"),
+            fmt_si(r["bytes_per_s"], "B/s"),
+            fmt_ns(p50) if p50 == p50 else "",
+            fmt_ns(p99) if p99 == p99 else "",
+            f"{r['round_ms']:.3g} ms",
+            fmt_spread(r["spread"]),
+            f"{r['rounds']:.0f}" if r["rounds"] == r["rounds"] else "—",
+            f"{r['messages']:,.0f}",
+            "; ".join(r["warnings"]),
+        )
+        rows.append((str(r["series"]), *cells) if many else cells)
+    headers = (
+        "scenario",
+        "msgs/s",
+        "bytes/s",
+        "p50 RTT",
+        "p99 RTT",
+        "median round",
+        "spread",
+        "rounds",
+        "batch",
+        "warnings",
+    )
+    return Table(("run", *headers) if many else headers, tuple(rows))
+
+
+def extra_numeric_keys(df: pd.DataFrame) -> list[str]:
+    """Numeric ``extra_info`` keys that no core pattern has: e.g. lost updates of a shared counter."""
+    import ipcbench.schema as schema
+
+    known = {*schema.REQUIRED_KEYS, "rounds", "round_time_target_s", "worker_span_ns", "cpus_usable"}
+    known |= {"producers", "consumers", "pickle_protocol", "oversubscribed"}
+    keys: dict[str, None] = {}
+    for info in df["extra_info"]:
+        for k, v in info.items():
+            if k not in known and isinstance(v, int | float) and not isinstance(v, bool):
+                keys[k] = None
+    return list(keys)
+
+
+def pattern_table(df: pd.DataFrame) -> Table:
+    """A pattern without its own charts (shared state, start-up): every benchmark and its own fields."""
+    many = df["series"].nunique() > 1
+    extra = extra_numeric_keys(df)
+    rows = []
+    for _, r in df.sort_values(["series", "mechanism", "start_method", "processes", "shape"]).iterrows():
+        cells = (
+            str(r["mechanism"]),
+            str(r["start_method"]),
+            str(r["shape"]),
+            fmt_si(r["msgs_per_s"], "op/s"),
+            fmt_ns(1e9 / r["msgs_per_s"]) + " per op",
+            fmt_spread(r["spread"]),
+            *(f"{r['extra_info'].get(k, math.nan):.4g}" for k in extra),
+        )
+        rows.append((str(r["series"]), *cells) if many else cells)
+    headers = ("mechanism", "start method", "processes", "operations/s", "time", "spread", *extra)
+    return Table(("run", *headers) if many else headers, tuple(rows))

@@ -1,0 +1,293 @@
+"""``ipcbench report``: saved results -> one self-contained HTML page, the same findings as Markdown,
+every chart as PNG and SVG, and the tidy table as CSV.
+
+The page answers first (which mechanism, by how much) and then shows why (the charts), how sure
+(spread, warnings) and how it was measured.  The findings come from :mod:`ipcbench.findings`, the
+charts from :mod:`ipcbench.charts`; this module only lays them out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import dataclasses
+import html
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ipcbench import results
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ipcbench.charts import Chart
+    from ipcbench.findings import Table
+
+#: Crossovers listed under the payload chart; more are counted, not listed.
+MAX_CROSSOVERS = 30
+#: Patterns that may be absent (added by later benchmarks): section id, title, pattern name.
+OPTIONAL_PATTERNS = (
+    ("shared-state", "Shared state and locks", "shared_state"),
+    ("startup", "Start-up cost by start method", "startup"),
+)
+
+
+class ReportError(Exception):
+    """The report could not be written; one line meant for the user."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    """One part of the page, in the order the reader meets it."""
+
+    id: str
+    title: str
+    text: tuple[str, ...] = ()
+    tables: tuple[Table, ...] = ()
+    charts: tuple[Chart, ...] = ()
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    details: tuple[tuple[str, Table], ...] = ()
+
+
+def build(paths: Iterable[str | Path], out_dir: str | Path) -> Path:
+    """Load ``paths`` (raises :class:`results.LoadError`), write the report into ``out_dir``.
+
+    Returns the path of ``index.html``.
+    """
+    df = results.load(paths)
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"cannot create {out}: {exc.strerror or exc}") from None
+    if not out.is_dir():
+        raise ReportError(f"{out} is not a directory")
+    try:
+        return _write(df, out)
+    except OSError as exc:
+        raise ReportError(f"cannot write the report in {out}: {exc.strerror or exc}") from None
+
+
+def _write(raw: pd.DataFrame, out: Path) -> Path:
+    from ipcbench import charts, findings
+
+    df = findings.prepare(raw)
+    _write_csv(df, out / "results.csv")
+    crossings = findings.crossovers(df)
+    many = df["series"].nunique() > 1
+    listed = [c.describe(many) for c in crossings[:MAX_CROSSOVERS]]
+    if len(crossings) > MAX_CROSSOVERS:
+        listed.append(f"… and {len(crossings) - MAX_CROSSOVERS} more crossovers")
+    sections = [
+        Section(
+            "machine",
+            "Machine and run",
+            tables=(findings.machine_table(df),),
+            warnings=tuple(findings.warnings(df)),
+        ),
+        Section(
+            "recommendation", "Recommendation: the fastest mechanism", tables=(findings.recommendations(df),)
+        ),
+        _chart_section(
+            "scaling",
+            "Throughput vs process count",
+            charts.scaling(df, out),
+            "No throughput benchmarks in this run.",
+        ),
+        _chart_section(
+            "payload",
+            "Throughput and bandwidth vs payload size",
+            charts.payload_sweep(df, crossings, out),
+            "Not in this run: needs throughput benchmarks at two or more payload sizes.",
+            notes=tuple(listed)
+            if listed
+            else ("No crossovers: the order of the mechanisms holds at every size.",),
+        ),
+        Section(
+            "latency",
+            "Latency",
+            charts=tuple(c for c in (charts.latency_percentiles(df, out), charts.latency_cdf(df, out)) if c),
+            text=() if (df["pattern"] == "latency").any() else ("Not in this run: no latency benchmarks.",),
+        ),
+    ]
+    extra = findings.extra_numeric_keys(df)
+    for sid, title, pattern in OPTIONAL_PATTERNS:
+        part = df[df["pattern"] == pattern]
+        if len(part):
+            chart = charts.pattern_chart(df, pattern, title, out, extra)
+            sections.append(
+                Section(sid, title, charts=(chart,) if chart else (), tables=(findings.pattern_table(part),))
+            )
+        else:
+            sections.append(Section(sid, title, text=(f"Not in this run: no {pattern} benchmarks.",)))
+    others = sorted(set(df["pattern"]) - {*findings.CORE_PATTERNS, *(p for _, _, p in OPTIONAL_PATTERNS)})
+    for pattern in others:
+        part = df[df["pattern"] == pattern]
+        sections.append(
+            Section(f"pattern-{pattern}", f"Pattern {pattern}", tables=(findings.pattern_table(part),))
+        )
+    sections += [
+        Section("cost-model", "Cost model: latency ≈ α + β·bytes", tables=(findings.cost_model(df),)),
+        Section(
+            "method",
+            "How it was measured",
+            tables=(findings.method_table(df),),
+            details=(("Every benchmark, with its spread", findings.all_benchmarks(df)),),
+        ),
+    ]
+    title = _title(df)
+    (out / "report.md").write_text(_markdown(title, sections), encoding="utf-8")
+    index = out / "index.html"
+    index.write_text(_html(title, sections), encoding="utf-8")
+    return index
+
+
+def _chart_section(
+    sid: str, title: str, chart: Chart | None, absent: str, notes: tuple[str, ...] = ()
+) -> Section:
+    if chart is None:
+        return Section(sid, title, text=(absent,))
+    return Section(sid, title, charts=(chart,), notes=notes)
+
+
+def _title(df: pd.DataFrame) -> str:
+    runs = df.drop_duplicates("file")
+    if len(runs) == 1:
+        r = runs.iloc[0]
+        return f"ipcbench report: {r['host']}, {str(r['datetime'])[:16].replace('T', ' ')}"
+    return f"ipcbench report: {len(runs)} runs compared"
+
+
+def _write_csv(df: pd.DataFrame, path: Path) -> None:
+    """The tidy table, one row per benchmark; list columns joined so any spreadsheet reads it."""
+    flat = df.drop(columns=["data", "extra_info", "msgs_lo", "msgs_hi"], errors="ignore")
+    joined = {
+        c: flat[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v)
+        for c in ("warnings", "failed", "not_run")
+    }
+    flat.assign(**joined).to_csv(path, index=False)
+
+
+# --- HTML -------------------------------------------------------------------------------------------
+
+_CSS = """
+body{font:15px/1.45 system-ui,"Segoe UI",Roboto,sans-serif;margin:0;color:#1a1a1a;background:#fff}
+main{max-width:1200px;margin:0 auto;padding:1.5em 2em 4em}
+h1{font-size:1.7em;margin:.2em 0 .1em} h2{margin-top:2em;border-bottom:2px solid #ddd;padding-bottom:.2em}
+nav{font-size:.9em;color:#555} nav a{margin-right:1em;color:#1f5fa0}
+table{border-collapse:collapse;margin:.8em 0;font-size:.88em}
+th,td{border:1px solid #d4d4d4;padding:.3em .6em;text-align:left;vertical-align:top}
+th{background:#f2f4f7} tr:nth-child(even) td{background:#fafbfc}
+figure{margin:1em 0} img{max-width:100%;height:auto;border:1px solid #eee}
+figcaption,.caption{color:#444;font-size:.9em;max-width:70em}
+.warn{background:#fff4e0;border-left:5px solid #e69500;padding:.5em .9em;margin:.4em 0}
+.absent{color:#777;font-style:italic} .files{font-size:.85em;color:#555}
+details{margin:1em 0} summary{cursor:pointer;font-weight:600}
+"""
+
+
+def _html_table(table: Table) -> str:
+    if not table.headers:
+        return f'<p class="absent">{html.escape(table.caption)}</p>'
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table.rows
+    )
+    caption = f'<p class="caption">{html.escape(table.caption)}</p>' if table.caption else ""
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{caption}"
+
+
+def _html_chart(chart: Chart) -> str:
+    data = base64.b64encode(chart.png.read_bytes()).decode("ascii")
+    alt = html.escape(chart.title)
+    files = (
+        f'<span class="files">(files: {html.escape(chart.png.name)}, {html.escape(chart.svg.name)})</span>'
+    )
+    return (
+        f'<figure id="chart-{chart.key}"><img alt="{alt}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{html.escape(chart.caption)} {files}</figcaption></figure>"
+    )
+
+
+def _html(title: str, sections: Sequence[Section]) -> str:
+    nav = "".join(f'<a href="#{s.id}">{html.escape(s.title.split(":")[0])}</a>' for s in sections)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body><main>",
+        f"<h1>{html.escape(title)}</h1><nav>{nav}</nav>",
+    ]
+    for s in sections:
+        parts.append(f'<section id="{s.id}"><h2>{html.escape(s.title)}</h2>')
+        parts += [f'<div class="warn">⚠ {html.escape(w)}</div>' for w in s.warnings]
+        parts += [f'<p class="absent">{html.escape(t)}</p>' for t in s.text]
+        parts += [_html_table(t) for t in s.tables]
+        parts += [_html_chart(c) for c in s.charts]
+        if s.notes:
+            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in s.notes) + "</ul>")
+        for summary, table in s.details:
+            parts.append(f"<details><summary>{html.escape(summary)}</summary>{_html_table(table)}</details>")
+        parts.append("</section>")
+    parts.append("</main></body></html>\n")
+    return "\n".join(parts)
+
+
+# --- Markdown ---------------------------------------------------------------------------------------
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(table: Table) -> str:
+    if not table.headers:
+        return f"_{table.caption}_\n"
+    lines = [
+        "| " + " | ".join(_md_cell(h) or " " for h in table.headers) + " |",
+        "|" + "---|" * len(table.headers),
+        *("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows),
+    ]
+    if table.caption:
+        lines += ["", table.caption]
+    return "\n".join(lines) + "\n"
+
+
+def _markdown(title: str, sections: Sequence[Section]) -> str:
+    out = [f"# {title}", ""]
+    for s in sections:
+        out += [f"## {s.title}", ""]
+        out += [f"> ⚠ {w}\n" for w in s.warnings]
+        out += [f"_{t}_\n" for t in s.text]
+        out += [_md_table(t) for t in s.tables]
+        for c in s.charts:
+            out += [f"![{c.title}]({c.png.name})", "", f"{c.caption} (SVG: `{c.svg.name}`)", ""]
+        out += [f"- {n}" for n in s.notes] + ([""] if s.notes else [])
+        for summary, table in s.details:
+            out += [f"<details><summary>{summary}</summary>", "", _md_table(table), "</details>", ""]
+    return "\n".join(out)
+
+
+# --- command line -----------------------------------------------------------------------------------
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``ipcbench report RESULTS... [-o DIR]``; the CLI adds the subcommand and dispatches here."""
+    p.add_argument("results", nargs="+", metavar="RESULTS", help="results JSON files (several are compared)")
+    p.add_argument(
+        "-o", "--output", default="report", metavar="DIR", help="output directory (default report/)"
+    )
+    return p
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    try:
+        index = build(args.results, args.output)
+    except (results.LoadError, ReportError) as exc:
+        print(f"ipcbench report: error: {exc}", file=sys.stderr)
+        return 2
+    print(index)
+    return 0
