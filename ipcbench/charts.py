@@ -154,6 +154,8 @@ def _save(fig: Any, out_dir: Path, key: str, title: str, caption: str) -> Chart:
     fig.suptitle(title, fontsize=13, fontweight="bold")
     png, svg = out_dir / f"{key}.png", out_dir / f"{key}.svg"
     fig.savefig(png, dpi=110)
+    # The layout is solved; solving it again for the SVG would cost as much as the drawing.
+    fig.set_layout_engine("none")
     fig.savefig(svg)
     _plt().close(fig)
     return Chart(key, title, caption, png, svg)
@@ -187,7 +189,8 @@ def scaling(df: pd.DataFrame, out_dir: Path) -> Chart | None:
         for (series, mech), g in data[data["payload_bytes"] == size].groupby(["series", "mechanism"]):
             ls, mk = styles[series]
             y = g["msgs_per_s"].to_numpy()
-            err = [y - g["msgs_lo"].to_numpy(), g["msgs_hi"].to_numpy() - y]
+            # Clipped at 0: a median folded from several runs may sit outside their folded quartiles.
+            err = [(y - g["msgs_lo"].to_numpy()).clip(0), (g["msgs_hi"].to_numpy() - y).clip(0)]
             ax.errorbar(g["processes"], y, yerr=err, color=colour(mech), ls=ls, marker=mk, capsize=3, lw=1.8)
         for c in cpus:
             ax.axvline(c, color="grey", ls=":", lw=1.2)
@@ -246,19 +249,13 @@ def payload_sweep(df: pd.DataFrame, found: Sequence[Crossover], out_dir: Path) -
                     ax.plot(g["payload_bytes"], g[col], color=colour(mech), ls="--", lw=1.5, marker=mk, ms=4)
                 else:
                     ax.plot(g["payload_bytes"], g[col], color=colour(mech), ls=ls, marker=mk, lw=1.8)
-        for c in found:
-            if c.shape == shape:
-                for ax, y in ((ax_m, c.msgs_per_s), (ax_b, c.msgs_per_s * c.payload_bytes)):
-                    ax.plot(
-                        [c.payload_bytes],
-                        [y],
-                        marker="X",
-                        ms=10,
-                        color="black",
-                        mec="white",
-                        ls="none",
-                        zorder=5,
-                    )
+        here = [c for c in found if c.shape == shape]
+        if here:  # one artist per panel: a sweep of many mechanisms can cross hundreds of times
+            xs = [c.payload_bytes for c in here]
+            ys_m = [c.msgs_per_s for c in here]
+            ys_b = [c.msgs_per_s * c.payload_bytes for c in here]
+            for ax, ys in ((ax_m, ys_m), (ax_b, ys_b)):
+                ax.plot(xs, ys, marker="X", ms=10, color="black", mec="white", ls="none", zorder=5)
         for ax, what in ((ax_m, "messages per second"), (ax_b, "bytes per second")):
             _log_axis(ax, "y")
             _payload_axis(ax, part["payload_bytes"])
