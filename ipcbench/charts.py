@@ -109,10 +109,15 @@ def _mechanisms(df: pd.DataFrame) -> list[str]:
 
 def _compact(value: float, _pos: Any = None) -> str:
     """Tick labels: ``400k``, ``1.5M``, ``20``: three significant figures, SI prefix, no unit."""
-    for prefix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+    for prefix, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
         if abs(value) >= scale:
             return f"{value / scale:.3g}{prefix}"
     return f"{value:.3g}"
+
+
+def _some_minor(value: float, pos: Any = None) -> str:
+    mantissa = value / 10 ** math.floor(math.log10(value)) if value > 0 else 0
+    return _compact(value) if any(abs(mantissa - m) < 1e-6 for m in (2, 3, 5)) else ""
 
 
 def _log_axis(ax: Any, axis: str) -> None:
@@ -120,19 +125,18 @@ def _log_axis(ax: Any, axis: str) -> None:
 
     Call it after plotting: how many labels fit depends on the span of the data.
     """
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+    from matplotlib.ticker import FuncFormatter, NullLocator
 
     getattr(ax, f"set_{axis}scale")("log")
     target = getattr(ax, f"{axis}axis")
     lo, hi = getattr(ax, f"get_{axis}lim")()
     target.set_major_formatter(FuncFormatter(_compact))
-    if hi / lo <= 12:
+    if hi / lo <= 3:
         target.set_minor_formatter(FuncFormatter(_compact))
-    elif hi / lo <= 120:
-        target.set_minor_locator(LogLocator(subs=(2.0, 5.0)))
-        target.set_minor_formatter(FuncFormatter(_compact))
-    else:
-        target.set_minor_formatter(NullFormatter())
+    elif hi / lo <= 120:  # label 2, 3 and 5 of each decade: enough to read a value, never crowded
+        target.set_minor_formatter(FuncFormatter(_some_minor))
+    else:  # decades apart: the major grid reads well and minor ticks only cost drawing time
+        target.set_minor_locator(NullLocator())
     ax.grid(True, which="major", alpha=0.35)
     ax.grid(True, which="minor", alpha=0.12)
 
