@@ -184,6 +184,7 @@ th{background:#f2f4f7} tr:nth-child(even) td{background:#fafbfc}
 figure{margin:1em 0} img{max-width:100%;height:auto;border:1px solid #eee}
 figcaption,.caption{color:#444;font-size:.9em;max-width:70em}
 .warn{background:#fff4e0;border-left:5px solid #e69500;padding:.5em .9em;margin:.4em 0}
+.lead{font-size:1.1em;font-weight:600}
 .absent{color:#777;font-style:italic} .files{font-size:.85em;color:#555}
 details{margin:1em 0} summary{cursor:pointer;font-weight:600}
 """
@@ -197,7 +198,8 @@ def _html_table(table: Table) -> str:
         "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table.rows
     )
     caption = f'<p class="caption">{html.escape(table.caption)}</p>' if table.caption else ""
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{caption}"
+    lead = f'<p class="lead">{html.escape(table.lead)}</p>' if table.lead else ""
+    return f"{lead}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{caption}"
 
 
 def _html_chart(chart: Chart) -> str:
@@ -246,7 +248,8 @@ def _md_cell(text: str) -> str:
 def _md_table(table: Table) -> str:
     if not table.headers:
         return f"_{table.caption}_\n"
-    lines = [
+    lines = [f"**{table.lead}**", ""] if table.lead else []
+    lines += [
         "| " + " | ".join(_md_cell(h) or " " for h in table.headers) + " |",
         "|" + "---|" * len(table.headers),
         *("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows),

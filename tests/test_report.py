@@ -82,7 +82,7 @@ def test_report_from_fixture(fixture_report):
     page = check_report(out)
     # The answer comes first and names a winner with its spread; absent patterns say so.
     assert page.index('id="recommendation"') < page.index('id="scaling"')
-    assert "pipe_bytes" in page and "±" in page
+    assert "Latency: pipe_bytes is fastest in 6 of 6 cases." in page and "±" in page
     assert "Not in this run: no shared_state benchmarks." in page
     assert "Oversubscribed:" in page and "High spread:" in page
     import pandas as pd
