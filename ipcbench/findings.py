@@ -219,7 +219,7 @@ def warnings(df: pd.DataFrame) -> list[str]:
         load = _num(r["load_1m"])
         if load is not None and cpus and load >= LOAD_WARN * cpus:
             out.append(
-                f"Loaded machine: {r['host']} had a 1-minute load of {load:.2f} on {cpus} CPUs when "
+                f"Loaded machine: {r['host']} had a 1-minute load of {load:.2f} on {cpus:.0f} CPUs when "
                 f"{r['file']} started; other work shared the CPUs and slowed some figures."
             )
     over = df[df["oversubscribed"]]

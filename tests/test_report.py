@@ -216,3 +216,17 @@ def test_page_renders_in_headless_chromium(fixture_report, tmp_path):
         colours = rgb.getcolors(maxcolors=1 << 20)
         assert colours is None or len(colours) > 50, "the screenshot is (nearly) blank"
         assert max(ImageStat.Stat(rgb).stddev) > 10
+
+
+def test_warnings_name_an_incomplete_run_and_a_loaded_machine(tmp_path):
+    from ipcbench import findings, results
+
+    data = json.loads(FIXTURE.read_text())
+    data["ipcbench"].update(complete=False, failed=["queue-latency-2p-8B-fork"])
+    data["machine_info"]["ipcbench"]["load_avg"] = [3.5, 2.0, 1.0]
+    path = tmp_path / "cut.json"
+    path.write_text(json.dumps(data))
+    said = " ".join(findings.warnings(findings.prepare(results.load([path]))))
+    assert "Incomplete run" in said and "queue-latency-2p-8B-fork" in said
+    assert "Loaded machine" in said and "3.50 on 2 CPUs" in said
+    assert "Loaded machine" not in " ".join(findings.warnings(findings.prepare(results.load([FIXTURE]))))
