@@ -73,6 +73,11 @@ def _plt() -> Any:
     return plt
 
 
+def _width(columns: int) -> float:
+    """Inches: a lone panel is not stretched across the page; the legend keeps its room."""
+    return min(12.0, 5.0 + 3.5 * columns)
+
+
 def _grid(n: int) -> tuple[int, int]:
     return (1, n) if n <= 3 else (math.ceil(n / 2), 2)
 
@@ -115,9 +120,15 @@ def _compact(value: float, _pos: Any = None) -> str:
     return f"{value:.3g}"
 
 
-def _some_minor(value: float, pos: Any = None) -> str:
-    mantissa = value / 10 ** math.floor(math.log10(value)) if value > 0 else 0
-    return _compact(value) if any(abs(mantissa - m) < 1e-6 for m in (2, 3, 5)) else ""
+def _minor_labels(*mantissas: int) -> Any:
+    """Label only the minor ticks at these multiples of a power of ten (2 and 5: 20, 50, 200...)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def label(value: float, _pos: Any = None) -> str:
+        mantissa = value / 10 ** math.floor(math.log10(value)) if value > 0 else 0
+        return _compact(value) if any(abs(mantissa - m) < 1e-6 for m in mantissas) else ""
+
+    return FuncFormatter(label)
 
 
 def _log_axis(ax: Any, axis: str) -> None:
@@ -134,7 +145,9 @@ def _log_axis(ax: Any, axis: str) -> None:
     if hi / lo <= 3:
         target.set_minor_formatter(FuncFormatter(_compact))
     elif hi / lo <= 120:  # label 2, 3 and 5 of each decade: enough to read a value, never crowded
-        target.set_minor_formatter(FuncFormatter(_some_minor))
+        target.set_minor_formatter(_minor_labels(2, 3, 5))
+    elif hi / lo <= 1200:
+        target.set_minor_formatter(_minor_labels(2, 5))
     else:  # decades apart: the major grid reads well and minor ticks only cost drawing time
         target.set_minor_locator(NullLocator())
     ax.grid(True, which="major", alpha=0.35)
@@ -176,14 +189,16 @@ def _medians(df: pd.DataFrame, keys: Sequence[str], values: Sequence[str]) -> pd
 def scaling(df: pd.DataFrame, out_dir: Path) -> Chart | None:
     """msgs/s against the number of processes, one panel per payload, one line per mechanism."""
     part = df[(df["pattern"] == "throughput") & (df["producers"] == df["consumers"])]
-    if not len(part) or part["processes"].nunique() < 1:
+    if part["processes"].nunique() < 2:  # one process count has no scaling to show
         return None
     plt = _plt()
     from matplotlib.lines import Line2D
 
     sizes = pick(part["payload_bytes"])
     rows, cols = _grid(len(sizes))
-    fig, axes = plt.subplots(rows, cols, figsize=(12, 3.9 * rows), layout="constrained", squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(_width(cols), 3.9 * rows), layout="constrained", squeeze=False
+    )
     styles = _styles(part)
     data = _medians(
         part, ["series", "mechanism", "payload_bytes", "processes"], ["msgs_per_s", "msgs_lo", "msgs_hi"]
@@ -313,7 +328,7 @@ def latency_percentiles(df: pd.DataFrame, out_dir: Path) -> Chart | None:
     }
     height = max(3.2, 0.34 * len(labels) * (1.6 if many else 1) + 1.4)
     fig, axes = plt.subplots(
-        1, len(sizes), figsize=(12, height), layout="constrained", sharey=True, squeeze=False
+        1, len(sizes), figsize=(_width(len(sizes)), height), layout="constrained", sharey=True, squeeze=False
     )
     for ax, size in zip(axes[0], sizes, strict=True):
         for r in data[data["payload_bytes"] == size].itertuples(index=False):
@@ -354,7 +369,7 @@ def latency_cdf(df: pd.DataFrame, out_dir: Path) -> Chart | None:
     styles = _styles(part)
     data = _medians(part, ["series", "mechanism", "payload_bytes"], needed)
     fig, axes = plt.subplots(
-        1, len(sizes), figsize=(12, 4.2), layout="constrained", sharey=True, squeeze=False
+        1, len(sizes), figsize=(_width(len(sizes)), 4.2), layout="constrained", sharey=True, squeeze=False
     )
     for ax, size in zip(axes[0], sizes, strict=True):
         for (series, mech), g in data[data["payload_bytes"] == size].groupby(["series", "mechanism"]):

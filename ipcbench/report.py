@@ -95,7 +95,7 @@ def _write(raw: pd.DataFrame, out: Path) -> Path:
             "scaling",
             "Throughput vs process count",
             charts.scaling(df, out),
-            "No throughput benchmarks in this run.",
+            "Not in this run: needs throughput benchmarks of pairs at two or more process counts.",
         ),
         _chart_section(
             "payload",

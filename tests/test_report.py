@@ -98,7 +98,8 @@ def test_report_from_a_real_tiny_run(tmp_path):
     done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith(str(tmp_path / "rep" / "index.html"))
-    check_report(tmp_path / "rep")
+    page = check_report(tmp_path / "rep", CHARTS[1:])
+    assert "needs throughput benchmarks of pairs at two or more process counts" in page  # only 2 processes
     # Two runs side by side: one series per run, labelled by host and date.
     both = report.build([FIXTURE, tmp_path / "run.json"], tmp_path / "both")
     page = check_report(both.parent)
