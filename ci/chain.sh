@@ -13,11 +13,7 @@ trap 'rm -rf "$out"' EXIT
 "$PY" -m ipcbench run --mechanism pipe_bytes --mechanism queue --mechanism os_pipe --payload 1KiB \
     --processes 2 --rounds 5 --round-time 0.01 -o "$out/current.json"
 
-if "$PY" -m ipcbench report --help >/dev/null 2>&1; then
-    "$PY" -m ipcbench report "$out/current.json" -o "$out/report"
-else
-    echo "chain: 'ipcbench report' is not in this version; skipped"
-fi
+"$PY" -m ipcbench report "$out/current.json" -o "$out/report"
 
 "$PY" -m ipcbench compare results/baseline.json "$out/current.json" --report-only --format markdown
 
