@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import compare, export, history, machine, report, schema, selection, storage
+from ipcbench import compare, export, history, machine, report, schema, selection, selfcheck, storage
 from ipcbench.mechanisms import MECHANISMS
 from ipcbench.scenario import PATTERNS, Scenario, ScenarioError, parse_size
 
@@ -380,6 +380,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_arguments(
         sub.add_parser("report", help="one HTML page (and Markdown, PNG/SVG charts, CSV) from saved runs")
     ).set_defaults(func=report.cmd_report)
+    selfcheck.add_arguments(
+        sub.add_parser("selfcheck", help="the harness's figures beside hand-written loops (accuracy)")
+    ).set_defaults(func=selfcheck.cmd)
     return parser
 
 

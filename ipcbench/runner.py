@@ -10,12 +10,12 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from ipcbench import machine, mechanisms, schema
+from ipcbench import machine, mechanisms, schema, stability
 from ipcbench.harness import Rig, RoundResult, Settings
 from ipcbench.scenario import Scenario, format_size
 
-#: pyperf warns when the standard deviation reaches 10% of the mean; so do we.
-SPREAD_WARN = 0.10
+#: pyperf warns when the standard deviation reaches 10% of the mean; so do we (see ipcbench.stability).
+SPREAD_WARN = stability.SPREAD_WARN
 
 
 def percentiles(samples: Sequence[array]) -> dict[str, int]:
@@ -63,9 +63,8 @@ def describe(
     )
     if scenario.pattern == "latency":
         info["rtt_ns"] = percentiles([a for r in results for a in r.rtts])
-    warnings = []
-    if stddev_s is not None and median_s > 0 and stddev_s / median_s >= SPREAD_WARN:
-        warnings.append(f"high spread: stddev is {stddev_s / median_s:.0%} of the median round")
+    # Spread, round count and round length, from the rounds' own clock (pyperf-style checks).
+    warnings = stability.round_warnings([r.elapsed_ns / 1e9 for r in results])
     if scenario.processes > cpus:
         warnings.append(f"oversubscribed: {scenario.processes} processes on {cpus} usable CPUs")
     info["warnings"] = warnings

@@ -1,0 +1,395 @@
+"""Accuracy: the harness's figure beside the smallest hand-written loop doing the same transfer.
+
+For each calibration target (Pipe ``send_bytes`` and ``Queue``, 1:1, 1 KiB by default) a :class:`Pair`
+keeps two sets of warm processes side by side: the harness's :class:`~ipcbench.harness.Rig` and a
+hand-written pair that knows nothing of ipcbench — a ``Process``, a channel, a start barrier and
+``perf_counter_ns`` in the consumer (throughput) or the pinger (latency).  Rounds alternate A B A B with
+the same batch size, and medians are compared, so drift in a shared machine's load biases neither side.
+
+The ratio is oriented so that 1.0 means "the harness costs nothing" and below 1.0 means the harness
+reports a worse figure than the hand-written loop: harness/hand for messages per second,
+hand/harness for the median round trip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import math
+import multiprocessing
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ipcbench import machine, schema, selection, storage
+from ipcbench.harness import HarnessError, Rig, Settings
+from ipcbench.scenario import Scenario, ScenarioError, format_size, parse_size
+
+#: Mechanisms whose hand-written loop is written below.
+MECHANISMS = ("pipe_bytes", "queue")
+PAYLOAD = 1 << 10
+#: The aim from issue 7: the harness within 5% of the hand-written loop.
+TOLERANCE = 0.05
+#: Seconds the parent waits on the hand-written processes beyond the expected round time.
+_GRACE = 10.0
+
+
+def targets(
+    scenarios: Iterable[Scenario] | None = None, start_method: str | None = None, payload: int = PAYLOAD
+) -> list[Scenario]:
+    """The calibration scenarios: 1:1 ``pipe_bytes`` and ``queue`` at ``payload``, both patterns.
+
+    Given ``scenarios`` (a run's selection), only those of them that are calibration targets, so a
+    calibration benchmark accompanies the very scenario it checks.
+    """
+    if scenarios is None:
+        method = start_method or selection.default_start_method()
+        return [Scenario(m, p, 1, 1, payload, method) for p in ("throughput", "latency") for m in MECHANISMS]
+    return [
+        s
+        for s in scenarios
+        if s.mechanism in MECHANISMS and s.producers == s.consumers == 1 and s.payload_bytes == payload
+    ]
+
+
+# --- the hand-written side: module-level functions, so every start method can run them ----------------
+
+
+def _ends(mechanism: str, ctx: Any) -> tuple[Any, Any]:
+    """A one-way channel as (sending end, receiving end)."""
+    if mechanism == "queue":
+        q = ctx.Queue()
+        return q, q
+    reader, writer = ctx.Pipe(duplex=False)
+    return writer, reader
+
+
+def _send(mechanism: str, end: Any) -> Any:
+    return end.put if mechanism == "queue" else end.send_bytes
+
+
+def _recv(mechanism: str, end: Any) -> Any:
+    return end.get if mechanism == "queue" else end.recv_bytes
+
+
+def _hand_producer(mechanism: str, out: Any, go: Any, payload_bytes: int, n: int) -> None:
+    send = _send(mechanism, out)
+    payload = b"\x5a" * payload_bytes
+    with contextlib.suppress(EOFError, OSError):
+        while go.recv_bytes():  # an empty go means stop
+            for _ in range(n):
+                send(payload)
+    with contextlib.suppress(AttributeError):
+        out.cancel_join_thread()
+
+
+def _hand_consumer(mechanism: str, inp: Any, barrier: Any, go: Any, n: int, report: Any) -> None:
+    recv = _recv(mechanism, inp)
+    clock = time.perf_counter_ns
+    with contextlib.suppress(threading.BrokenBarrierError):
+        while True:
+            barrier.wait()
+            # The clock starts before the producer may send: a message already waiting in the channel
+            # when the clock starts would flatter this loop (a pipe holds ~60 of 1 KiB).
+            t0 = clock()
+            go.send_bytes(b"g")
+            for _ in range(n):
+                recv()
+            report.send((clock() - t0, 0))
+    go.send_bytes(b"")  # the producer's stop signal (under fork it holds a copy of our end: no EOF)
+
+
+def _hand_pinger(
+    mechanism: str, out: Any, inp: Any, barrier: Any, payload_bytes: int, n: int, report: Any
+) -> None:
+    send, recv = _send(mechanism, out), _recv(mechanism, inp)
+    payload = b"\x5a" * payload_bytes
+    clock = time.perf_counter_ns
+    rtts = [0] * n
+    with contextlib.suppress(threading.BrokenBarrierError):
+        while True:
+            barrier.wait()
+            start = clock()
+            for i in range(n):
+                t0 = clock()
+                send(payload)
+                recv()
+                rtts[i] = clock() - t0
+            elapsed = clock() - start
+            report.send((elapsed, statistics.median(rtts)))
+    send(b"")  # tells the ponger to stop; a Queue's feeder flushes it before this process exits
+
+
+def _hand_ponger(mechanism: str, out: Any, inp: Any) -> None:
+    send, recv = _send(mechanism, out), _recv(mechanism, inp)
+    while True:
+        msg = recv()
+        if not msg:
+            break
+        send(msg)
+
+
+class _Hand:
+    """The hand-written processes of one scenario, released round by round through a barrier."""
+
+    def __init__(self, scenario: Scenario, n: int) -> None:
+        ctx: Any = multiprocessing.get_context(scenario.start_method)
+        self.n = n
+        self.report_rx, report_tx = ctx.Pipe(duplex=False)
+        m, size = scenario.mechanism, scenario.payload_bytes
+        if scenario.pattern == "throughput":
+            tx, rx = _ends(m, ctx)
+            go_rx, go_tx = ctx.Pipe(duplex=False)
+            self.barrier = ctx.Barrier(2)
+            plan: list[tuple[Any, tuple[Any, ...]]] = [
+                (_hand_producer, (m, tx, go_rx, size, n)),
+                (_hand_consumer, (m, rx, self.barrier, go_tx, n, report_tx)),
+            ]
+            self._ends = [tx, rx, go_rx, go_tx]
+        else:
+            to_pong_tx, to_pong_rx = _ends(m, ctx)
+            to_ping_tx, to_ping_rx = _ends(m, ctx)
+            self.barrier = ctx.Barrier(2)
+            plan = [
+                (_hand_pinger, (m, to_pong_tx, to_ping_rx, self.barrier, size, n, report_tx)),
+                (_hand_ponger, (m, to_ping_tx, to_pong_rx)),
+            ]
+            self._ends = [to_pong_tx, to_pong_rx, to_ping_tx, to_ping_rx]
+        self.processes = [ctx.Process(target=f, args=a, daemon=True, name="ipcbench-hand") for f, a in plan]
+        try:
+            for p in self.processes:
+                p.start()
+        except BaseException:
+            self.close()
+            raise
+        report_tx.close()
+        for end in self._ends:
+            if hasattr(end, "send_bytes"):
+                end.close()
+
+    def round(self, timeout: float) -> tuple[int, float]:
+        """One round: (elapsed ns, median round trip ns or 0) as the hand-written process measured it."""
+        try:
+            self.barrier.wait(timeout)
+        except threading.BrokenBarrierError:
+            raise HarnessError("hand-written loop did not reach its start barrier in time") from None
+        if not self.report_rx.poll(timeout):
+            raise HarnessError(f"hand-written loop did not finish a round within {timeout:.1f} s")
+        elapsed, rtt = self.report_rx.recv()
+        return int(elapsed), float(rtt)
+
+    def close(self) -> None:
+        """Break the barrier (the loops end on it), then join, terminate and kill, each with a deadline."""
+        with contextlib.suppress(Exception):
+            self.barrier.abort()
+        for p in self.processes:
+            if p.pid is not None:
+                p.join(2.0)
+        for how in ("terminate", "kill"):
+            for p in self.processes:
+                if p.pid is not None and p.is_alive():
+                    getattr(p, how)()
+                    p.join(2.0)
+        for end in [*self._ends, self.report_rx]:
+            with contextlib.suppress(Exception):
+                end.close()
+            with contextlib.suppress(Exception):
+                end.join_thread()
+
+
+# --- the pair -------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Check:
+    """One target's outcome: per-round figures of both sides and the ratio of their medians."""
+
+    scenario: Scenario
+    messages: int
+    #: ``msgs_per_s`` for throughput, ``rtt_p50_ns`` for latency.
+    metric: str
+    harness: tuple[float, ...]
+    hand: tuple[float, ...]
+
+    @property
+    def harness_median(self) -> float:
+        return statistics.median(self.harness)
+
+    @property
+    def hand_median(self) -> float:
+        return statistics.median(self.hand)
+
+    @property
+    def ratio(self) -> float:
+        """1.0: the harness costs nothing; below 1.0: the harness reports a worse figure."""
+        if self.metric == "msgs_per_s":
+            return self.harness_median / self.hand_median
+        return self.hand_median / self.harness_median
+
+    @property
+    def within_tolerance(self) -> bool:
+        return abs(self.ratio - 1.0) <= TOLERANCE
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.id,
+            "messages": self.messages,
+            "metric": self.metric,
+            "harness": self.harness_median,
+            "handwritten": self.hand_median,
+            "ratio": self.ratio,
+            "rounds": len(self.harness),
+            "harness_rounds": list(self.harness),
+            "handwritten_rounds": list(self.hand),
+        }
+
+
+class Pair:
+    """The harness's warm rig and the hand-written processes for one scenario, side by side.
+
+    ``harness_round`` and ``hand_round`` each run one round of the same ``messages``; call them
+    alternately.  Made by :func:`paired`, which always reaps both sides.
+    """
+
+    def __init__(self, scenario: Scenario, rig: Rig, hand: _Hand, messages: int) -> None:
+        self.scenario = scenario
+        self.rig = rig
+        self.hand = hand
+        self.messages = messages
+        self._harness: list[float] = []
+        self._hand: list[float] = []
+
+    def harness_round(self) -> None:
+        result = self.rig.run_round(self.messages)
+        if self.scenario.pattern == "throughput":
+            self._harness.append(result.messages / (result.elapsed_ns / 1e9))
+        else:
+            self._harness.append(statistics.median(v for a in result.rtts for v in a))
+
+    def hand_round(self) -> None:
+        timeout = self.rig.expected_s * 3 + _GRACE
+        elapsed_ns, rtt_ns = self.hand.round(timeout)
+        if self.scenario.pattern == "throughput":
+            self._hand.append(self.messages / (elapsed_ns / 1e9))
+        else:
+            self._hand.append(rtt_ns)
+
+    def result(self, rounds: int) -> Check:
+        """The last ``rounds`` rounds of each side (earlier ones were warm-up)."""
+        metric = "msgs_per_s" if self.scenario.pattern == "throughput" else "rtt_p50_ns"
+        return Check(
+            self.scenario, self.messages, metric, tuple(self._harness[-rounds:]), tuple(self._hand[-rounds:])
+        )
+
+
+@contextlib.contextmanager
+def paired(scenario: Scenario, settings: Settings) -> Iterator[Pair]:
+    """Start the rig, calibrate its batch, start the hand-written side with that batch; reap both."""
+    with Rig(scenario, settings) as rig:
+        messages = rig.calibrate()
+        hand = _Hand(scenario, messages)
+        try:
+            yield Pair(scenario, rig, hand, messages)
+        finally:
+            hand.close()
+
+
+def check(scenario: Scenario, settings: Settings) -> Check:
+    """Interleave ``warmup_rounds + rounds`` rounds of each side (A B A B ...), keep the last ``rounds``."""
+    with paired(scenario, settings) as pair:
+        for _ in range(settings.warmup_rounds + settings.rounds):
+            pair.harness_round()
+            pair.hand_round()
+        return pair.result(settings.rounds)
+
+
+# --- command line ------------------------------------------------------------------------------------
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--rounds", type=int, default=10, help="interleaved rounds per side (default 10)")
+    p.add_argument("--round-time", type=float, default=0.05, metavar="S", help="target seconds per round")
+    p.add_argument("--payload", default="1KiB", metavar="SIZE", help="payload size (default 1KiB)")
+    p.add_argument("--start-method", metavar="S", help="fork, spawn or forkserver (default: the platform's)")
+    p.add_argument("--output", "-o", metavar="PATH", help="also save the checks as JSON (never overwrites)")
+    return p
+
+
+def format_table(checks: Sequence[Check]) -> str:
+    rows = [("scenario", "metric", "harness", "hand-written", "ratio", "")]
+    for c in checks:
+        unit = (lambda v: f"{v:,.0f}/s") if c.metric == "msgs_per_s" else (lambda v: f"{v / 1000:.1f} µs")
+        rows.append(
+            (
+                c.scenario.id,
+                "msgs/s" if c.metric == "msgs_per_s" else "p50 round trip",
+                unit(c.harness_median),
+                unit(c.hand_median),
+                f"{c.ratio:.3f}",
+                "" if c.within_tolerance else f"outside ±{TOLERANCE:.0%}",
+            )
+        )
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join(
+        "  ".join(
+            [r[0].ljust(widths[0]), r[1].ljust(widths[1])]
+            + [c.rjust(w) for c, w in zip(r[2:5], widths[2:5], strict=True)]
+            + [r[5]]
+        ).rstrip()
+        for r in rows
+    )
+
+
+def cmd(args: argparse.Namespace) -> int:
+    """``ipcbench selfcheck``: print the ratios; exit 0 whatever they are, non-zero only on error."""
+    try:
+        settings = Settings(round_time=args.round_time, rounds=args.rounds)
+        payload = parse_size(args.payload)
+        chosen = targets(start_method=args.start_method, payload=payload)
+        if chosen[0].start_method not in multiprocessing.get_all_start_methods():
+            raise ScenarioError(f"start method {chosen[0].start_method!r} is not available on this platform")
+    except ScenarioError as exc:
+        print(f"ipcbench selfcheck: error: {exc}", file=sys.stderr)
+        return 2
+    out = Path(args.output) if args.output else None
+    if out is not None:
+        try:
+            storage.check_writable(out)
+        except storage.StorageError as exc:
+            print(f"ipcbench selfcheck: error: {exc}", file=sys.stderr)
+            return 2
+    print(
+        f"selfcheck: harness vs hand-written loop, {format_size(payload)}, 1:1, {settings.rounds} "
+        f"interleaved rounds of ~{settings.round_time * 1000:.0f} ms each side",
+        flush=True,
+    )
+    checks: list[Check] = []
+    for scenario in chosen:
+        try:
+            checks.append(check(scenario, settings))
+        except HarnessError as exc:
+            print(f"ipcbench selfcheck: {scenario.id} failed: {exc}", file=sys.stderr)
+            return 1
+    print(format_table(checks))
+    bad = [c for c in checks if not math.isfinite(c.ratio) or c.ratio <= 0]
+    if bad:
+        print(
+            f"ipcbench selfcheck: no usable ratio for {', '.join(c.scenario.id for c in bad)}",
+            file=sys.stderr,
+        )
+        return 1
+    if out is not None:
+        doc = {
+            "ipcbench_selfcheck": schema.SCHEMA_VERSION,
+            "machine": machine.facts(),
+            "settings": dataclasses.asdict(settings),
+            "checks": [c.as_dict() for c in checks],
+        }
+        path = storage.write_new(out, doc)
+        print(f"saved to {path}")
+    return 0
