@@ -57,6 +57,7 @@ def settings(config: pytest.Config) -> Settings:
 def pytest_configure(config: pytest.Config) -> None:
     # Also registered here so the plugin works under any configuration file.
     config.addinivalue_line("markers", "ipcbench(pattern): an ipcbench benchmark of one pattern")
+    config.addinivalue_line("markers", "calibration: the harness beside hand-written loops (selfcheck)")
     try:
         config.stash[_SCENARIOS] = selected(config)
         config.stash[_SETTINGS] = settings(config)

@@ -261,29 +261,33 @@ class Pair:
         self.rig = rig
         self.hand = hand
         self.messages = messages
-        self._harness: list[float] = []
-        self._hand: list[float] = []
+        self.harness_values: list[float] = []
+        self.hand_values: list[float] = []
 
     def harness_round(self) -> None:
         result = self.rig.run_round(self.messages)
         if self.scenario.pattern == "throughput":
-            self._harness.append(result.messages / (result.elapsed_ns / 1e9))
+            self.harness_values.append(result.messages / (result.elapsed_ns / 1e9))
         else:
-            self._harness.append(statistics.median(v for a in result.rtts for v in a))
+            self.harness_values.append(statistics.median(v for a in result.rtts for v in a))
 
     def hand_round(self) -> None:
         timeout = self.rig.expected_s * 3 + _GRACE
         elapsed_ns, rtt_ns = self.hand.round(timeout)
         if self.scenario.pattern == "throughput":
-            self._hand.append(self.messages / (elapsed_ns / 1e9))
+            self.hand_values.append(self.messages / (elapsed_ns / 1e9))
         else:
-            self._hand.append(rtt_ns)
+            self.hand_values.append(rtt_ns)
 
     def result(self, rounds: int) -> Check:
         """The last ``rounds`` rounds of each side (earlier ones were warm-up)."""
         metric = "msgs_per_s" if self.scenario.pattern == "throughput" else "rtt_p50_ns"
         return Check(
-            self.scenario, self.messages, metric, tuple(self._harness[-rounds:]), tuple(self._hand[-rounds:])
+            self.scenario,
+            self.messages,
+            metric,
+            tuple(self.harness_values[-rounds:]),
+            tuple(self.hand_values[-rounds:]),
         )
 
 
@@ -306,6 +310,59 @@ def check(scenario: Scenario, settings: Settings) -> Check:
             pair.harness_round()
             pair.hand_round()
         return pair.result(settings.rounds)
+
+
+def run_benchmark(benchmark: Any, target: str | Scenario, settings: Settings) -> None:
+    """The ``calibration`` benchmark: pytest-benchmark times the harness rounds, and a hand-written
+    round runs (untimed, as pedantic's setup) before each, so the two interleave A B A B."""
+    scenario = target if isinstance(target, Scenario) else _by_id(target, settings)
+    benchmark.group = "calibration"
+    with paired(scenario, settings) as pair:
+        benchmark.pedantic(
+            pair.harness_round,
+            setup=pair.hand_round,
+            rounds=settings.rounds,
+            warmup_rounds=settings.warmup_rounds,
+            iterations=1,
+        )
+    # Under --benchmark-disable pedantic ran one pair only.
+    result = pair.result(min(settings.rounds, len(pair.hand_values)))
+    benchmark.extra_info.update(describe(result))
+
+
+def _by_id(scenario_id: str, settings: Settings) -> Scenario:
+    for s in targets(start_method=scenario_id.rsplit("-", 1)[-1]):
+        if s.id == scenario_id:
+            return s
+    raise ScenarioError(f"{scenario_id!r} is not a calibration target")
+
+
+def describe(result: Check) -> dict[str, Any]:
+    """``extra_info`` of a calibration benchmark: pattern ``calibration``, the figures of both sides."""
+    s, n = result.scenario, result.messages
+    # Latency moves one round trip at a time: round trips per second from the median round trip.
+    rate = result.harness_median if result.metric == "msgs_per_s" else 1e9 / result.harness_median
+    fields = {**s.fields(), "scenario": f"calibration-{s.id}", "pattern": "calibration"}
+    warnings = []
+    if not result.within_tolerance:
+        warnings.append(
+            f"harness off by {result.ratio - 1:+.1%} against the hand-written loop (aim: ±{TOLERANCE:.0%})"
+        )
+    return {
+        "ipcbench_schema": schema.SCHEMA_VERSION,
+        **fields,
+        "calibrates": s.id,
+        "calibrates_pattern": s.pattern,
+        "messages": n,
+        "msgs_per_s": rate,
+        "bytes_per_s": rate * s.payload_bytes,
+        "metric": result.metric,
+        "harness": result.harness_median,
+        "handwritten": result.hand_median,
+        "ratio": result.ratio,
+        "rounds": len(result.harness),
+        "warnings": warnings,
+    }
 
 
 # --- command line ------------------------------------------------------------------------------------

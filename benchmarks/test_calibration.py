@@ -1,0 +1,21 @@
+"""Calibration: the harness's figure beside the smallest hand-written loop, for the selected 1:1 1 KiB
+Pipe ``send_bytes`` and Queue scenarios (see ``ipcbench.selfcheck``).
+
+Selected with ``-m calibration``, left out with ``-m "not calibration"``.
+"""
+
+import pytest
+
+from ipcbench import plugin, selfcheck
+
+
+def pytest_generate_tests(metafunc):
+    if "target" in metafunc.fixturenames:
+        ids = [s.id for s in selfcheck.targets(plugin.selected(metafunc.config))]
+        metafunc.parametrize("target", ids, ids=ids)
+
+
+@pytest.mark.calibration
+def test_calibration(benchmark, target, ipc_settings):
+    """Harness rounds timed, each preceded (untimed) by a hand-written round of the same batch."""
+    selfcheck.run_benchmark(benchmark, target, ipc_settings)
