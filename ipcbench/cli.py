@@ -19,7 +19,18 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import compare, export, history, machine, report, schema, selection, selfcheck, storage
+from ipcbench import (
+    compare,
+    export,
+    history,
+    machine,
+    preflight,
+    report,
+    schema,
+    selection,
+    selfcheck,
+    storage,
+)
 from ipcbench.mechanisms import MECHANISMS
 from ipcbench.scenario import PATTERNS, Scenario, ScenarioError, parse_size
 
@@ -201,11 +212,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     started = dt.datetime.now(dt.UTC)
     t0 = time.monotonic()
+    facts = preflight.collect(max(s.processes for s in scenarios))
+    print("\n".join(preflight.format_lines(facts)), flush=True)
     with tempfile.TemporaryDirectory(prefix="ipcbench-") as tmp:
         json_path = Path(tmp) / "run.json"
+        command, not_run_file = _quality_options(args, Path(tmp), facts, started.timestamp())
         # Its own session: a Ctrl-C reaches only us, and we pass on exactly one SIGINT, so pytest's
         # teardown (which reaps the workers) is not cut short by a second one.
-        proc = subprocess.Popen(_pytest_command(args, json_path), start_new_session=True)
+        proc = subprocess.Popen(_pytest_command(args, json_path) + command, start_new_session=True)
         interrupted = False
         # A SIGTERM (a CI job cancelled) ends the run like Ctrl-C: workers reaped, finished work saved.
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -224,8 +238,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGTERM, previous)
         interrupted = interrupted or rc == 2
         data = _read_run(json_path)
+        not_run = not_run_file.read_text().split() if not_run_file.exists() else []
+    if data is None and not_run:
+        # --max-time left no time for any scenario: still save the run, so it says what was not run.
+        facts_all = {"schema": schema.SCHEMA_VERSION, **machine.facts(), "preflight": facts}
+        data = {"machine_info": {"ipcbench": facts_all}, "benchmarks": [], "datetime": started.isoformat()}
     done = {b.get("extra_info", {}).get("scenario") for b in data["benchmarks"]} if data else set()
-    failed = [s.id for s in scenarios if s.id not in done]
+    failed = [s.id for s in scenarios if s.id not in done and s.id not in not_run]
     if data is None:
         if not interrupted:
             print(f"ipcbench: {len(failed)} scenarios failed: {', '.join(failed)}", file=sys.stderr)
@@ -233,10 +252,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED if interrupted else EXIT_FAILED
     data["ipcbench"] = {
         "schema": schema.SCHEMA_VERSION,
-        "complete": not failed and not interrupted,
+        "complete": not failed and not interrupted and not not_run,
         "interrupted": interrupted,
         "failed": failed if not interrupted else [],
-        "not_run": failed if interrupted else [],
+        "not_run": not_run + (failed if interrupted else []),
+        "max_time": args.max_time,
         "profile": args.profile,
         "argv": sys.argv[1:],
         "started": started.isoformat(),
@@ -257,6 +277,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"ipcbench: {len(failed)} scenarios failed and have no figures: {', '.join(failed)}",
             file=sys.stderr,
         )
+    if not_run:
+        print(
+            f"ipcbench: --max-time {args.max_time:g} s: {len(not_run)} scenarios not run, saved as an "
+            f"incomplete run: {', '.join(not_run)}",
+            file=sys.stderr,
+        )
     print(f"saved {len(done)} benchmarks in {wall:.0f} s to {path}")
     if args.report and report.cmd_report(argparse.Namespace(results=[path], output=args.report)):
         return EXIT_FAILED
@@ -265,6 +291,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _quality_options(
+    args: argparse.Namespace, tmp: Path, facts: dict[str, Any], started: float
+) -> tuple[list[str], Path]:
+    """pytest options for the preflight (taken once, here) and --max-time; and the not-run list's file."""
+    facts_path, not_run = tmp / "preflight.json", tmp / "not_run.txt"
+    facts_path.write_text(json.dumps(facts))
+    options = [f"--ipc-preflight={facts_path}", f"--ipc-not-run-file={not_run}"]
+    if args.max_time is not None:
+        # If no scenario fits in the time, pytest-benchmark warns that it saves nothing: not an error here.
+        options += [
+            f"--ipc-stop-at={started + args.max_time}",
+            "-W",
+            "ignore::pytest_benchmark.logger.PytestBenchmarkWarning",
+        ]
+    return options, not_run
 
 
 def _read_run(path: Path) -> dict[str, Any] | None:
@@ -358,6 +401,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a round may overrun before its workers count as stalled (default 5)",
     )
     run.add_argument("--report", metavar="DIR", help="build the report of this run into DIR when it ends")
+    run.add_argument(
+        "--max-time",
+        type=_positive_float,
+        metavar="S",
+        help="cap the run's total: scenarios that would end later are not run (listed; run incomplete)",
+    )
     run.set_defaults(func=cmd_run)
     lst = sub.add_parser("list", help="print the scenarios a selection would run")
     _add_selection(lst)

@@ -5,12 +5,13 @@ Loaded by ``benchmarks/conftest.py`` only, so the unit tests and other projects 
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
 import pytest
 
-from ipcbench import machine, schema, selection
+from ipcbench import eta, machine, preflight, schema, selection
 from ipcbench.harness import Settings
 from ipcbench.scenario import Scenario, ScenarioError
 
@@ -30,6 +31,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--ipc-rounds", type=int, default=None, help="timed rounds per scenario")
     g.addoption("--ipc-deadline", type=float, default=5.0, help="seconds a round may overrun before failing")
     g.addoption("--ipc-progress", action="store_true", help="one line per scenario with its figure")
+    g.addoption(
+        "--ipc-preflight", metavar="PATH", help="preflight JSON made by 'ipcbench run' (else made here)"
+    )
+    g.addoption(
+        "--ipc-stop-at",
+        type=float,
+        default=None,
+        help="epoch seconds: scenarios that would end later are skipped",
+    )
+    g.addoption("--ipc-not-run-file", metavar="PATH", help="append the ids of skipped scenarios to this file")
 
 
 def selected(config: pytest.Config) -> list[Scenario]:
@@ -93,28 +104,96 @@ def ipc_settings(request: pytest.FixtureRequest) -> Settings:
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
     machine_info["ipcbench"] = {"schema": schema.SCHEMA_VERSION, **machine.facts()}
+    machine_info["ipcbench"]["preflight"] = config.stash.get(_PREFLIGHT, None)
+
+
+_PREFLIGHT = pytest.StashKey[dict[str, Any]]()
+_NOT_RUN = pytest.StashKey[str]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """The preflight is taken before any scenario runs: afterwards the load would be our own."""
+    config = session.config
+    path = config.getoption("ipc_preflight")
+    if path:
+        with open(path) as fh:
+            config.stash[_PREFLIGHT] = json.load(fh)
+    elif not config.getoption("collectonly"):
+        most = max((s.processes for s in config.stash[_SCENARIOS]), default=2)
+        config.stash[_PREFLIGHT] = preflight.collect(most)
+
+
+def _item_scenario(item: pytest.Item) -> tuple[str, Scenario | None]:
+    """The scenario id an item runs (calibration items: ``calibration-<id>``) and its Scenario, if any."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if "scenario" in params:
+        by_id = {s.id: s for s in item.config.stash[_SCENARIOS]}
+        return params["scenario"], by_id.get(params["scenario"])
+    if "target" in params:
+        return f"calibration-{params['target']}", None
+    return item.name, None
+
+
+def _predicted(item: pytest.Item) -> float:
+    """Seconds this item is expected to take, from the items done so far (see ipcbench.eta)."""
+    state = item.config.stash[_PROGRESS]
+    scenario = _item_scenario(item)[1]
+    return eta.seconds_left(
+        state["done_kinds"], [eta.kind(scenario)], eta.prior(item.config.stash[_SETTINGS])
+    )
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
-    session.config.stash[_PROGRESS] = {"total": len(session.items), "done": 0, "t0": time.monotonic()}
+    session.config.stash[_PROGRESS] = {
+        "total": len(session.items),
+        "done": 0,
+        "kinds": [eta.kind(_item_scenario(i)[1]) for i in session.items],
+        "index": {item.nodeid: n for n, item in enumerate(session.items)},
+        "done_kinds": [],
+    }
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """``--max-time``: a scenario that would end after the stop time is not started, and listed."""
+    stop_at = item.config.getoption("ipc_stop_at")
+    if stop_at is None or time.time() + _predicted(item) <= stop_at:
+        return
+    name = _item_scenario(item)[0]
+    path = item.config.getoption("ipc_not_run_file")
+    if path:
+        with open(path, "a") as fh:
+            fh.write(name + "\n")
+    item.stash[_NOT_RUN] = name
+    pytest.skip("not started: the run's --max-time would be exceeded")
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
     # With progress lines on, the dots would only interleave with them.
     if config.getoption("ipc_progress") and report.when == "call" and report.passed:
         return "passed", "", ""
+    if config.getoption("ipc_progress") and report.when == "setup" and report.skipped:
+        return "skipped", "", ""
     return None
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     yield
-    if call.when != "call" or not item.config.getoption("ipc_progress"):
+    if call.when == "setup" and _NOT_RUN in item.stash and item.config.getoption("ipc_progress"):
+        # Printed here, not in setup: output during setup is captured.
+        item.config.get_terminal_writer().line(f"[skip] {item.stash[_NOT_RUN]:<44} not run: --max-time")
+    if call.when != "call":
         return
     state = item.config.stash[_PROGRESS]
+    # By position, not by count: --max-time may skip a long scenario and still run a shorter one after it.
+    at = state["index"][item.nodeid]
+    state["done_kinds"].append((state["kinds"][at], call.duration))
+    if not item.config.getoption("ipc_progress"):
+        return
     state["done"] += 1
     done, total = state["done"], state["total"]
-    left = (time.monotonic() - state["t0"]) / done * (total - done)
+    settings = item.config.stash[_SETTINGS]
+    left = eta.seconds_left(state["done_kinds"], state["kinds"][at + 1 :], eta.prior(settings))
     fixture = getattr(item, "funcargs", {}).get("benchmark")
     info = getattr(fixture, "extra_info", {}) if fixture is not None else {}
     figure = "FAILED"
@@ -122,8 +201,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         figure = f"{info['msgs_per_s']:>12,.0f} msg/s"
         if "rtt_ns" in info:
             figure += f"  p50 {info['rtt_ns']['p50'] / 1000:8.1f} µs"
-    callspec = getattr(item, "callspec", None)
-    name = callspec.params.get("scenario", item.name) if callspec is not None else item.name
+    name = _item_scenario(item)[0]
     writer = item.config.get_terminal_writer()
     writer.line(f"[{done:>{len(str(total))}}/{total}] {name:<44} {figure:<38} ~{left:.0f} s left")
     writer.flush()
