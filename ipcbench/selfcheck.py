@@ -327,11 +327,15 @@ def paired(scenario: Scenario, settings: Settings) -> Iterator[Pair]:
 
 
 def check(scenario: Scenario, settings: Settings) -> Check:
-    """Interleave ``warmup_rounds + rounds`` rounds of each side (A B A B ...), keep the last ``rounds``."""
+    """Interleave ``warmup_rounds + rounds`` rounds of each side, keep the last ``rounds``.
+
+    The order alternates (A B, B A, A B, ...) so that neither side always runs right after the other.
+    """
     with paired(scenario, settings) as pair:
-        for _ in range(settings.warmup_rounds + settings.rounds):
-            pair.harness_round()
-            pair.hand_round()
+        for i in range(settings.warmup_rounds + settings.rounds):
+            first, second = (pair.harness_round, pair.hand_round)[:: 1 if i % 2 == 0 else -1]
+            first()
+            second()
         return pair.result(settings.rounds)
 
 
