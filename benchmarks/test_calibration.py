@@ -10,12 +10,13 @@ from ipcbench import plugin, selfcheck
 
 
 def pytest_generate_tests(metafunc):
-    if "target" in metafunc.fixturenames:
-        ids = [s.id for s in selfcheck.targets(plugin.selected(metafunc.config))]
-        metafunc.parametrize("target", ids, ids=ids)
+    if metafunc.definition.get_closest_marker("calibration"):
+        # Parametrized directly under the name "scenario", so params hold the id saved in extra_info.
+        ids = [selfcheck.PREFIX + s.id for s in selfcheck.targets(plugin.selected(metafunc.config))]
+        metafunc.parametrize("scenario", ids, ids=ids)
 
 
 @pytest.mark.calibration
-def test_calibration(benchmark, target, ipc_settings):
+def test_calibration(benchmark, scenario, ipc_settings):
     """Harness rounds timed, each preceded (untimed) by a hand-written round of the same batch."""
-    selfcheck.run_benchmark(benchmark, target, ipc_settings)
+    selfcheck.run_benchmark(benchmark, scenario, ipc_settings)

@@ -124,13 +124,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 
 def _item_scenario(item: pytest.Item) -> tuple[str, Scenario | None]:
-    """The scenario id an item runs (calibration items: ``calibration-<id>``) and its Scenario, if any."""
+    """The scenario id an item runs and its Scenario (None for calibration items and other tests)."""
     params = getattr(getattr(item, "callspec", None), "params", {})
     if "scenario" in params:
         by_id = {s.id: s for s in item.config.stash[_SCENARIOS]}
         return params["scenario"], by_id.get(params["scenario"])
-    if "target" in params:
-        return f"calibration-{params['target']}", None
     return item.name, None
 
 

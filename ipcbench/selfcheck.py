@@ -37,6 +37,8 @@ MECHANISMS = ("pipe_bytes", "queue")
 PAYLOAD = 1 << 10
 #: The aim from issue 7: the harness within 5% of the hand-written loop.
 TOLERANCE = 0.05
+#: The ``scenario`` of a calibration benchmark is this prefix and the id of the scenario it checks.
+PREFIX = "calibration-"
 #: Seconds the parent waits on the hand-written processes beyond the expected round time.
 _GRACE = 10.0
 
@@ -342,26 +344,32 @@ def check(scenario: Scenario, settings: Settings) -> Check:
 def run_benchmark(benchmark: Any, target: str | Scenario, settings: Settings) -> None:
     """The ``calibration`` benchmark: pytest-benchmark times the harness rounds, and a hand-written
     round runs (untimed, as pedantic's setup) before each, so the two interleave A B A B."""
-    scenario = target if isinstance(target, Scenario) else _by_id(target, settings)
+    scenario = target if isinstance(target, Scenario) else _by_id(target)
     benchmark.group = "calibration"
     with paired(scenario, settings) as pair:
-        benchmark.pedantic(
-            pair.harness_round,
-            setup=pair.hand_round,
-            rounds=settings.rounds,
-            warmup_rounds=settings.warmup_rounds,
-            iterations=1,
-        )
+        try:
+            benchmark.pedantic(
+                pair.harness_round,
+                setup=pair.hand_round,
+                rounds=settings.rounds,
+                warmup_rounds=settings.warmup_rounds,
+                iterations=1,
+            )
+        except BaseException:
+            # As in runner.run_scenario: a Ctrl-C mid-round must not leave a benchmark without rounds.
+            benchmark.has_error = True
+            raise
     # Under --benchmark-disable pedantic ran one pair only.
     result = pair.result(min(settings.rounds, len(pair.hand_values)))
     benchmark.extra_info.update(describe(result))
 
 
-def _by_id(scenario_id: str, settings: Settings) -> Scenario:
+def _by_id(calibration_id: str) -> Scenario:
+    scenario_id = calibration_id.removeprefix(PREFIX)
     for s in targets(start_method=scenario_id.rsplit("-", 1)[-1]):
         if s.id == scenario_id:
             return s
-    raise ScenarioError(f"{scenario_id!r} is not a calibration target")
+    raise ScenarioError(f"{calibration_id!r} is not a calibration benchmark")
 
 
 def describe(result: Check) -> dict[str, Any]:
@@ -369,7 +377,7 @@ def describe(result: Check) -> dict[str, Any]:
     s, n = result.scenario, result.messages
     # Latency moves one round trip at a time: round trips per second from the median round trip.
     rate = result.harness_median if result.metric == "msgs_per_s" else 1e9 / result.harness_median
-    fields = {**s.fields(), "scenario": f"calibration-{s.id}", "pattern": "calibration"}
+    fields = {**s.fields(), "scenario": PREFIX + s.id, "pattern": "calibration"}
     warnings = []
     if not result.within_tolerance:
         warnings.append(

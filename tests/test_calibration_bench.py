@@ -1,43 +1,22 @@
-"""The calibration benchmark group: selected by its mark, saved so the one loader reads it."""
+"""The calibration benchmark group rides along with the scenarios it checks and loads like any result."""
 
-import subprocess
-import sys
-from pathlib import Path
-
-from ipcbench import results
-
-ROOT = Path(__file__).resolve().parent.parent
-SELECT = [
-    "--ipc-pattern=throughput",
-    "--ipc-mechanism=pipe_bytes",
-    "--ipc-mechanism=queue",
-    "--ipc-payload=1KiB",
-    "--ipc-processes=2",
-    "--ipc-start-method=fork",
-]
+from ipcbench import cli, results
 
 
-def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        str(ROOT / "benchmarks"),
-        "-p",
-        "no:cacheprovider",
-        "-o",
-        "addopts=",
-    ]
-    return subprocess.run([*cmd, *SELECT, *args], capture_output=True, text=True, cwd=ROOT, timeout=120)
-
-
-def test_calibration_results_load_with_pattern_calibration(tmp_path, no_leaks):
-    out = tmp_path / "cal.json"
-    run = _pytest("-m", "calibration", "--ipc-rounds=1", "--ipc-round-time=0.002", f"--benchmark-json={out}")
-    assert run.returncode == 0, run.stdout + run.stderr
+def test_a_run_saves_calibration_benchmarks_the_loader_reads(tmp_path, capsys, no_leaks):
+    out = tmp_path / "run.json"
+    argv = ["run", "--pattern", "throughput", "--mechanism", "pipe_bytes", "--mechanism", "queue"]
+    argv += ["--payload", "1KiB", "--processes", "2", "--start-method", "fork"]
+    assert cli.main([*argv, "--rounds", "1", "--round-time", "0.002", "-o", str(out)]) == cli.EXIT_OK
     df = results.load([out])
-    # Only the marked group ran (the selection also holds the ordinary throughput scenarios).
-    assert set(df["pattern"]) == {"calibration"}
-    assert set(df["mechanism"]) == {"pipe_bytes", "queue"}
-    for info in df["extra_info"]:
+    calibration = df[df["pattern"] == "calibration"]
+    assert sorted(calibration["scenario"]) == [
+        "calibration-pipe_bytes-throughput-2p-1KiB-fork",
+        "calibration-queue-throughput-2p-1KiB-fork",
+    ]
+    assert sorted(df[df["pattern"] == "throughput"]["scenario"]) == [
+        "pipe_bytes-throughput-2p-1KiB-fork",
+        "queue-throughput-2p-1KiB-fork",
+    ]
+    for info in calibration["extra_info"]:
         assert info["ratio"] > 0 and info["calibrates"] in info["scenario"]
