@@ -92,14 +92,20 @@ def test_run_refuses_an_existing_output_before_running(capsys, tmp_path):
     assert existing.read_text() == "precious"
 
 
-def _run(tmp_path: Path, *extra: str, **kw) -> subprocess.CompletedProcess[str]:
+def _this_checkout(env: dict[str, str] | None = None) -> dict[str, str]:
+    """Run from tmp_path, ``python -m ipcbench`` would import whatever ipcbench is installed (another
+    checkout's, with ``pip install -e``): put this checkout first."""
+    return {**(os.environ if env is None else env), "PYTHONPATH": str(ROOT)}
+
+
+def _run(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ipcbench", "run", *TINY_RUN, *extra],
         capture_output=True,
         text=True,
         timeout=240,
         cwd=tmp_path,
-        **kw,
+        env=_this_checkout(env),
     )
 
 
@@ -193,6 +199,7 @@ def test_interrupted_run_keeps_what_finished(tmp_path, sig):
         stderr=subprocess.PIPE,
         text=True,
         cwd=tmp_path,
+        env=_this_checkout(),
     )
     assert proc.stdout is not None
     seen: set[int] = set()
