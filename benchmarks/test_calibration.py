@@ -1,7 +1,8 @@
 """Calibration: the harness's figure beside the smallest hand-written loop, for the selected 1:1 1 KiB
 Pipe ``send_bytes`` and Queue scenarios (see ``ipcbench.selfcheck``).
 
-Selected with ``-m calibration``, left out with ``-m "not calibration"``.
+Runs with ``--ipc-calibration`` (``ipcbench run --calibration``); then ``-m calibration`` selects it
+alone and ``-m "not calibration"`` leaves it out.
 """
 
 import pytest
@@ -12,7 +13,9 @@ from ipcbench import plugin, selfcheck
 def pytest_generate_tests(metafunc):
     if metafunc.definition.get_closest_marker("calibration"):
         # Parametrized directly under the name "scenario", so params hold the id saved in extra_info.
-        ids = [selfcheck.PREFIX + s.id for s in selfcheck.targets(plugin.selected(metafunc.config))]
+        chosen = selfcheck.targets(plugin.selected(metafunc.config))
+        on = metafunc.config.getoption("ipc_calibration")
+        ids = [selfcheck.PREFIX + s.id for s in chosen] if on else []
         metafunc.parametrize("scenario", ids, ids=ids)
 
 

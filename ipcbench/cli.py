@@ -300,6 +300,8 @@ def _quality_options(
     facts_path, not_run = tmp / "preflight.json", tmp / "not_run.txt"
     facts_path.write_text(json.dumps(facts))
     options = [f"--ipc-preflight={facts_path}", f"--ipc-not-run-file={not_run}"]
+    if args.calibration:
+        options.append("--ipc-calibration")
     if args.max_time is not None:
         # If no scenario fits in the time, pytest-benchmark warns that it saves nothing: not an error here.
         options += [
@@ -401,6 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds a round may overrun before its workers count as stalled (default 5)",
     )
     run.add_argument("--report", metavar="DIR", help="build the report of this run into DIR when it ends")
+    run.add_argument(
+        "--calibration",
+        action="store_true",
+        help="also run the calibration benchmarks of the selected 1:1 1 KiB pipe_bytes/queue scenarios",
+    )
     run.add_argument(
         "--max-time",
         type=_positive_float,

@@ -32,6 +32,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--ipc-deadline", type=float, default=5.0, help="seconds a round may overrun before failing")
     g.addoption("--ipc-progress", action="store_true", help="one line per scenario with its figure")
     g.addoption(
+        "--ipc-calibration",
+        action="store_true",
+        help="also run the calibration group: harness beside hand-written loops (ipcbench.selfcheck)",
+    )
+    g.addoption(
         "--ipc-preflight", metavar="PATH", help="preflight JSON made by 'ipcbench run' (else made here)"
     )
     g.addoption(

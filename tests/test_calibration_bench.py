@@ -1,4 +1,5 @@
-"""The calibration benchmark group rides along with the scenarios it checks and loads like any result."""
+"""``run --calibration``: the calibration group rides along with the scenarios it checks, loads like any
+result, and stays out of a run that does not ask for it."""
 
 from ipcbench import cli, results
 
@@ -6,7 +7,7 @@ from ipcbench import cli, results
 def test_a_run_saves_calibration_benchmarks_the_loader_reads(tmp_path, capsys, no_leaks):
     out = tmp_path / "run.json"
     argv = ["run", "--pattern", "throughput", "--mechanism", "pipe_bytes", "--mechanism", "queue"]
-    argv += ["--payload", "1KiB", "--processes", "2", "--start-method", "fork"]
+    argv += ["--payload", "1KiB", "--processes", "2", "--start-method", "fork", "--calibration"]
     assert cli.main([*argv, "--rounds", "1", "--round-time", "0.002", "-o", str(out)]) == cli.EXIT_OK
     df = results.load([out])
     calibration = df[df["pattern"] == "calibration"]
@@ -20,3 +21,17 @@ def test_a_run_saves_calibration_benchmarks_the_loader_reads(tmp_path, capsys, n
     ]
     for info in calibration["extra_info"]:
         assert info["ratio"] > 0 and info["calibrates"] in info["scenario"]
+
+
+def test_calibration_is_off_by_default():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    cmd = [sys.executable, "-m", "pytest", str(root / "benchmarks"), "--collect-only", "-q"]
+    cmd += ["--ipc-payload=1KiB", "--ipc-processes=2", "--ipc-mechanism=queue"]
+    off = subprocess.run(cmd, capture_output=True, text=True, cwd=root, timeout=120)
+    on = subprocess.run([*cmd, "--ipc-calibration"], capture_output=True, text=True, cwd=root, timeout=120)
+    assert "test_calibration[calibration-" not in off.stdout  # [NOTSET]: skipped, like an unselected pattern
+    assert "test_calibration[calibration-queue-throughput-2p-1KiB-" in on.stdout
