@@ -128,6 +128,16 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         config.stash[_PREFLIGHT] = preflight.collect(most)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The calibration group runs only with --ipc-calibration; otherwise it is deselected."""
+    if config.getoption("ipc_calibration"):
+        return
+    dropped = [i for i in items if i.get_closest_marker("calibration") is not None]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if i.get_closest_marker("calibration") is None]
+
+
 def _item_scenario(item: pytest.Item) -> tuple[str, Scenario | None]:
     """The scenario id an item runs and its Scenario (None for calibration items and other tests)."""
     params = getattr(getattr(item, "callspec", None), "params", {})
