@@ -284,7 +284,12 @@ def cmd_run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"saved {len(done)} benchmarks in {wall:.0f} s to {path}")
-    if args.report and report.cmd_report(argparse.Namespace(results=[path], output=args.report)):
+    # A --max-time run may hold no benchmark at all: nothing to report then.
+    if (
+        args.report
+        and data["benchmarks"]
+        and report.cmd_report(argparse.Namespace(results=[path], output=args.report))
+    ):
         return EXIT_FAILED
     return EXIT_FAILED if failed else EXIT_OK
 
