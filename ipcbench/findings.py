@@ -529,6 +529,13 @@ def extra_numeric_keys(df: pd.DataFrame) -> list[str]:
     return list(keys)
 
 
+def _fmt_extra(value: object) -> str:
+    """A pattern's own field; missing, None or non-numeric in some rows is shown, not a crash."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "—" if value is None else str(value)
+    return f"{value:.4g}"
+
+
 def pattern_table(df: pd.DataFrame) -> Table:
     """A pattern without its own charts (shared state, start-up): every benchmark and its own fields."""
     many = df["series"].nunique() > 1
@@ -542,7 +549,7 @@ def pattern_table(df: pd.DataFrame) -> Table:
             fmt_si(r["msgs_per_s"], "op/s"),
             fmt_ns(1e9 / r["msgs_per_s"]) + " per op",
             fmt_spread(r["spread"]),
-            *(f"{r['extra_info'].get(k, math.nan):.4g}" for k in extra),
+            *(_fmt_extra(r["extra_info"].get(k)) for k in extra),
         )
         rows.append((str(r["series"]), *cells) if many else cells)
     headers = ("mechanism", "start method", "processes", "operations/s", "time", "spread", *extra)

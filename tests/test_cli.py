@@ -176,10 +176,11 @@ def test_interrupted_run_keeps_what_finished(tmp_path, sig):
             "-m",
             "ipcbench",
             "run",
+            # Rounds long enough (about 2 s a scenario) that the signal surely lands mid-run.
             "--rounds",
-            "3",
+            "5",
             "--round-time",
-            "0.05",
+            "0.3",
             "--mechanism",
             "pipe_bytes",
             "--payload",
