@@ -1,4 +1,6 @@
-"""``ipcbench``: a thin command line, one function per subcommand (pyperf's ``__main__``).
+"""ipcbench: how fast Python processes talk through multiprocessing primitives.
+
+A thin command line, one function per subcommand (pyperf's ``__main__``).
 
 ``main(argv) -> int`` never lets a traceback reach the user for bad input: usage errors, unreadable
 files and refused writes print one line on stderr and return 2.

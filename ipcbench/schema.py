@@ -11,6 +11,12 @@ that changes a key's meaning or removes one; adding a key is not a change):
    rounds, msgs_per_s, bytes_per_s, rtt_ns (latency), worker_span_ns, cpus_usable, oversubscribed,
    worker_affinity, pickle_protocol, warnings.  Run level: ``ipcbench`` in the top level and in
    ``machine_info``.
+   Keys added since, without a version change (adding is not a change):
+   - pattern ``calibration`` (``ipcbench run --calibration``): ``calibrates``, ``calibrates_pattern``,
+     ``metric``, ``harness``, ``handwritten``, ``ratio`` (harness / hand-written loop, 1.0 = free),
+     ``ratio_worker_clock`` (throughput only);
+   - ``machine_info["ipcbench"]["preflight"]``: load, governor, busy processes, CPUs vs processes;
+   - top-level ``ipcbench``: ``max_time`` and ``not_run`` when ``--max-time`` cut a run short.
 """
 
 SCHEMA_VERSION = 1
