@@ -18,3 +18,27 @@ def test_throughput(benchmark, scenario, ipc_settings):
 def test_latency(benchmark, scenario, ipc_settings):
     """Round-trip time percentiles of ping-pong pairs, each round trip timed in the pinger."""
     run_scenario(benchmark, scenario, ipc_settings)
+
+
+@pytest.mark.ipcbench(pattern="shared_state")
+def test_shared_state(benchmark, scenario, ipc_settings):
+    """Operations/s (as msgs_per_s) of Value/Array updates; lost_updates for the unlocked counter."""
+    run_scenario(benchmark, scenario, ipc_settings)
+
+
+@pytest.mark.ipcbench(pattern="locks")
+def test_locks(benchmark, scenario, ipc_settings):
+    """Acquire/release (or clear/set/wait) operations/s of a shared primitive, 1..2x CPUs processes."""
+    run_scenario(benchmark, scenario, ipc_settings)
+
+
+@pytest.mark.ipcbench(pattern="bulk")
+def test_bulk(benchmark, scenario, ipc_settings):
+    """Copy bandwidth ceilings (NumPy memcpy, Array slice copy) in bytes/s per payload size."""
+    run_scenario(benchmark, scenario, ipc_settings)
+
+
+@pytest.mark.ipcbench(pattern="startup")
+def test_startup(benchmark, scenario, ipc_settings):
+    """Per-operation cost of starting processes, a Pool, a Manager, a first message: lower is better."""
+    run_scenario(benchmark, scenario, ipc_settings)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcbench import (
+    catalog,
     compare,
     export,
     history,
@@ -33,8 +34,9 @@ from ipcbench import (
     selfcheck,
     storage,
 )
-from ipcbench.mechanisms import MECHANISMS
-from ipcbench.scenario import PATTERNS, Scenario, ScenarioError, parse_size
+from ipcbench.scenario import PATTERN_DESCRIPTIONS, PATTERNS, PLACEMENTS, Scenario, ScenarioError, parse_size
+
+MECHANISMS = catalog.entries()
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -124,6 +126,14 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         metavar="S",
         help="fork, spawn or forkserver, repeatable (default: the platform's default)",
     )
+    p.add_argument(
+        "--placement",
+        action="append",
+        default=[],
+        choices=PLACEMENTS,
+        metavar="PL",
+        help="pin workers: spread (one CPU each in turn), packed (all on one CPU), none (default)",
+    )
 
 
 def _selection(args: argparse.Namespace) -> list[Scenario]:
@@ -135,6 +145,7 @@ def _selection(args: argparse.Namespace) -> list[Scenario]:
         args.processes,
         args.payload,
         args.start_method,
+        args.placement,
     )
     scenarios = sel.expand()
     if not scenarios:
@@ -184,6 +195,7 @@ def _pytest_command(args: argparse.Namespace, json_path: Path) -> list[str]:
         ("processes", args.processes),
         ("payload", args.payload),
         ("start-method", args.start_method),
+        ("placement", args.placement),
     ):
         cmd += [f"--ipc-{opt}={v}" for v in values]
     if args.rounds:
@@ -205,6 +217,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"{cpus} usable CPUs, Python {sys.version.split()[0]}",
         flush=True,
     )
+    round_time, rounds = selection.PROFILE_SETTINGS[args.profile]
+    estimate = selection.estimate_seconds(scenarios, args.round_time or round_time, args.rounds or rounds)
+    print(f"estimated duration: about {_fmt_duration(estimate)} (a rough model; the machine's load adds)")
     over = sum(s.processes > cpus for s in scenarios)
     if over:
         print(
@@ -319,6 +334,14 @@ def _quality_options(
     return options, not_run
 
 
+def _fmt_duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _read_run(path: Path) -> dict[str, Any] | None:
     try:
         with open(path) as fh:
@@ -368,15 +391,32 @@ def summary_table(benchmarks: Sequence[dict[str, Any]]) -> str:
 def cmd_list(args: argparse.Namespace) -> int:
     scenarios = _selection(args)
     cpus = machine.usable_cpus()
+    if not args.ids:
+        print(catalog_text(sorted({s.pattern for s in scenarios}, key=PATTERNS.index)))
+        print("\nscenarios:")
     for s in scenarios:
-        print(s.id + ("  (oversubscribed)" if s.processes > cpus else ""))
+        print(s.id + ("  (oversubscribed)" if s.processes > cpus and not args.ids else ""))
     print(f"{len(scenarios)} scenarios", file=sys.stderr)
     return EXIT_OK
 
 
+def catalog_text(patterns: Sequence[str] = PATTERNS) -> str:
+    """Every pattern, then its mechanisms, one line each; optional ones say when they cannot run."""
+    lines = []
+    for pattern in patterns:
+        lines.append(f"{pattern}: {PATTERN_DESCRIPTIONS[pattern]}")
+        if pattern == "latency" and "throughput" in patterns:
+            lines.append("  (the mechanisms of throughput)")
+            continue
+        for m in MECHANISMS.values():
+            if pattern in m.patterns:
+                why = catalog.mechanisms.missing(m.requires)
+                lines.append(f"  {m.name:<18} {m.description}" + (f"  [skipped: {why}]" if why else ""))
+    return "\n".join(lines)
+
+
 def cmd_mechanisms(args: argparse.Namespace) -> int:
-    for m in MECHANISMS.values():
-        print(f"{m.name:<14} {m.description}")
+    print(catalog_text())
     return EXIT_OK
 
 
@@ -422,10 +462,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="cap the run's total: scenarios that would end later are not run (listed; run incomplete)",
     )
     run.set_defaults(func=cmd_run)
-    lst = sub.add_parser("list", help="print the scenarios a selection would run")
+    lst = sub.add_parser("list", help="describe the patterns and mechanisms of a selection and its scenarios")
     _add_selection(lst)
+    lst.add_argument("--ids", action="store_true", help="only the scenario ids, one per line")
     lst.set_defaults(func=cmd_list)
-    sub.add_parser("mechanisms", help="every mechanism with a one-line description").set_defaults(
+    sub.add_parser("mechanisms", help="every pattern and mechanism, one line each").set_defaults(
         func=cmd_mechanisms
     )
     info = sub.add_parser("info", help="print the machine facts saved with every run")

@@ -4,7 +4,12 @@ A :class:`Rig` starts the worker processes of one scenario before any timing and
 Each worker has a private control pipe to the parent.  A round is released by sending each worker its
 share of the batch; it ends when every worker has reported back.  Waits watch both the control pipes
 and the process sentinels, so a dead worker is noticed at once and a stalled one at the deadline.
-Whatever happens, :meth:`Rig.close` stops, terminates, then kills the workers.
+Whatever happens, :meth:`Rig.close` stops, terminates, then kills the workers, then closes what the
+scenario made in the parent (a Manager, shared-memory segments).
+
+What the workers do is a :class:`Pattern`: it lays out the workers, splits a round's batch over them,
+binds a worker's share to a callable (worker side) and verifies the round.  The messaging patterns
+(``throughput``, ``latency``) live here; the others in :mod:`ipcbench.ops`.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ import sys
 import threading
 import time
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 from ipcbench import mechanisms
-from ipcbench.scenario import Scenario, ScenarioError
+from ipcbench.scenario import PLACEMENTS, Scenario, ScenarioError
 
 #: Seconds for workers to start and report ready (spawn of many processes on 2 cores takes a while).
 STARTUP_TIMEOUT = 60.0
@@ -82,7 +88,10 @@ class RoundResult:
     elapsed_ns: int
     #: Worker-side time from the earliest start to the latest finish (same monotonic clock).
     span_ns: int
+    #: Per-message (latency) or per-operation (startup) times in nanoseconds.
     rtts: tuple[array, ...] = ()
+    #: Pattern-specific figures for ``extra_info`` (e.g. ``lost_updates``).
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +103,53 @@ class _Task:
     #: Consumers: how many messages to expect, or None to read until ``sentinels`` end-markers.
     count: int | None = None
     sentinels: int = 0
+
+
+Run = Callable[[Any], Any]
+
+
+class Pattern:
+    """How a pattern lays out its workers, splits a round, runs one worker's share, checks a round.
+
+    Parent side: :meth:`check`, :meth:`layout`, :meth:`split`, :meth:`verify`; worker side:
+    :meth:`bind`.  Instances keep no state (the :class:`Rig` does), so one serves every scenario.
+    """
+
+    #: Roles released last in a round, so that receivers already wait when the first message leaves.
+    starters: tuple[str, ...] = ()
+    #: Daemonic workers cannot start processes of their own; close() reaps workers either way.
+    daemon_workers = True
+
+    def check(self, scenario: Scenario) -> None:
+        """Refuse (ScenarioError) a scenario this pattern cannot run."""
+
+    def first_batch(self, scenario: Scenario) -> int:
+        """The batch calibration starts from."""
+        return max(scenario.producers, 8)
+
+    def layout(self, rig: Rig, res: mechanisms.Resources) -> list[tuple[str, tuple[Any, ...]]]:
+        """(role, arguments) of every worker, making what they share in the parent."""
+        raise NotImplementedError
+
+    def split(self, rig: Rig, n: int) -> list[Any]:
+        """One task per worker (in ``rig.workers`` order) for a round of ``n``."""
+        raise NotImplementedError
+
+    def bind(self, role: str, scenario: Scenario, ends: tuple[Any, ...]) -> Run:
+        """Worker side: set up outside the clock, and return the callable that runs one task."""
+        raise NotImplementedError
+
+    def verify(self, rig: Rig, replies: dict[str, tuple[Any, ...]], elapsed: int) -> RoundResult:
+        """Check a finished round (VerificationError naming the scenario) and summarise it."""
+        raise NotImplementedError
+
+
+def pattern_impl(name: str) -> Pattern:
+    if name in ("throughput", "latency"):
+        return MESSAGING
+    from ipcbench import ops  # builds on this module
+
+    return ops.PATTERNS[name]
 
 
 # --- worker side ------------------------------------------------------------------------------------
@@ -112,8 +168,6 @@ def _worker(role: str, scenario: Scenario, ends: tuple[Any, ...], control: Any) 
     _die_with_parent()
     # The parent handles Ctrl-C and tears us down; a worker must not die half-way on its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    mech = mechanisms.MECHANISMS[scenario.mechanism]
-    carries = mech.carries
     # A Queue's feeder thread may report an error while the main thread reports a round.
     control_lock = threading.Lock()
 
@@ -131,30 +185,14 @@ def _worker(role: str, scenario: Scenario, ends: tuple[Any, ...], control: Any) 
         for end in ends:
             if hasattr(end, "_on_queue_feeder_error"):
                 end._on_queue_feeder_error = feeder_failed
-        payload = b"\x5a" * scenario.payload_bytes  # touched now, so no page faults in the timed loop
-        if role in ("producer", "pinger", "ponger"):
-            send = mech.bind_send(ends[0])
-        if role in ("consumer", "pinger", "ponger"):
-            recv = mech.bind_recv(ends[-1])
+        run = pattern_impl(scenario.pattern).bind(role, scenario, ends)
         report("ready", os.getpid())
         while True:
             cmd = control.recv()
             if cmd is None:
                 break
-            task: _Task = cmd
-            seqs = range(task.first, task.stop)
             t0 = time.perf_counter_ns()
-            result: tuple[Any, ...] = ()
-            if role == "producer":
-                mechanisms.produce(carries, send, payload, seqs)
-                for _ in range(task.sentinels):
-                    send(None)
-            elif role == "consumer":
-                result = mechanisms.consume(carries, recv, task.count, task.sentinels)
-            elif role == "pinger":
-                result = mechanisms.ping(carries, send, recv, payload, seqs)
-            else:
-                mechanisms.pong(send, recv, len(seqs))
+            result = run(cmd)
             t1 = time.perf_counter_ns()
             report("done", t0, t1, result)
     except (EOFError, BrokenPipeError, ConnectionResetError):
@@ -196,13 +234,12 @@ class Rig:
     """The warm workers of one scenario.  Use as a context manager; :meth:`close` always reaps."""
 
     def __init__(self, scenario: Scenario, settings: Settings = Settings()) -> None:
-        if scenario.mechanism not in mechanisms.MECHANISMS:
-            raise ScenarioError(f"unknown mechanism {scenario.mechanism!r}")
         if scenario.start_method not in available_start_methods():
             raise ScenarioError(f"start method {scenario.start_method!r} is not available on this platform")
-        self.mechanism = mechanisms.MECHANISMS[scenario.mechanism]
-        if self.mechanism.point_to_point and scenario.producers != scenario.consumers:
-            raise ScenarioError(f"{scenario.mechanism} is point-to-point: producers must equal consumers")
+        self.pattern = pattern_impl(scenario.pattern)
+        self.pattern.check(scenario)
+        #: The messaging mechanism (throughput, latency), None for the other patterns.
+        self.mechanism = mechanisms.MECHANISMS.get(scenario.mechanism)
         self.scenario = scenario
         self.settings = settings
         self.workers: list[_Worker] = []
@@ -211,10 +248,16 @@ class Rig:
         #: Expected duration of the next round, learnt from the previous one (0 before any round).
         self.expected_s = 0.0
         self._pending: dict[Any, _Worker] = {}
-        self._tasks: list[_Task] = []
+        self._tasks: list[Any] = []
         self._t_start = 0
         #: True from the release of a round until it is verified; a failed round leaves it set.
         self._in_round = True
+        self._n = 0
+        self.resources: mechanisms.Resources | None = None
+        #: What a one-sided pattern's workers share, kept by the parent to check rounds.
+        self.state: Any = None
+        #: The CPUs each worker was pinned to by ``scenario.placement`` (empty for ``none``).
+        self.placement: dict[str, list[int]] = {}
 
     # -- life cycle --
 
@@ -229,52 +272,45 @@ class Rig:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _channel_ends(self, ctx: Any) -> list[tuple[str, tuple[Any, ...]]]:
-        """(role, ends) for every worker; ends are (sending end, receiving end) as the role needs."""
-        s, make = self.scenario, self.mechanism.make_channel
-        plan: list[tuple[str, tuple[Any, ...]]] = []
-        if s.pattern == "latency":
-            for _ in range(s.producers):
-                to_pong_tx, to_pong_rx = make(ctx)
-                to_ping_tx, to_ping_rx = make(ctx)
-                self._ends += [to_pong_tx, to_pong_rx, to_ping_tx, to_ping_rx]
-                plan.append(("pinger", (to_pong_tx, to_ping_rx)))
-                plan.append(("ponger", (to_ping_tx, to_pong_rx)))
-        elif self.mechanism.point_to_point:
-            for _ in range(s.producers):
-                tx, rx = make(ctx)
-                self._ends += [tx, rx]
-                plan.append(("producer", (tx,)))
-                plan.append(("consumer", (rx,)))
-        else:
-            tx, rx = make(ctx)
-            self._ends += [tx] if tx is rx else [tx, rx]
-            plan += [("producer", (tx,))] * s.producers
-            plan += [("consumer", (rx,))] * s.consumers
-        return plan
-
     def start(self) -> None:
         ctx: Any = multiprocessing.get_context(self.scenario.start_method)
+        s = self.scenario
+        self.resources = mechanisms.Resources(ctx, s.payload_bytes, s.pattern)
         counters: dict[str, int] = {}
-        for role, ends in self._channel_ends(ctx):
+        for role, ends in self.pattern.layout(self, self.resources):
             index = counters[role] = counters.get(role, -1) + 1
             parent_end, child_end = ctx.Pipe()
             process = ctx.Process(
                 target=_worker,
                 args=(role, self.scenario, ends, child_end),
                 name=f"ipcbench-{self.scenario.id}-{role}-{index}",
-                daemon=True,
+                daemon=self.pattern.daemon_workers,
             )
             self.workers.append(_Worker(role, index, process, parent_end))
             process.start()
             child_end.close()
         # The parent keeps no channel end open: a consumer must see EOF if its producer dies.
         for end in self._ends:
-            if hasattr(end, "send_bytes"):
+            if hasattr(end, "send_bytes") or hasattr(end, "sendmsg"):
                 end.close()
         self._pending = {w.control: w for w in self.workers}
         self._collect(STARTUP_TIMEOUT + self.settings.grace, "starting")
         self._in_round = False
+        self._place()
+
+    def _place(self) -> None:
+        """Pin the workers as ``scenario.placement`` says (PITFALLS: CPU placement shapes figures)."""
+        import psutil
+
+        placement = self.scenario.placement
+        assert placement in PLACEMENTS
+        if placement == "none":
+            return
+        cpus = sorted(psutil.Process().cpu_affinity() or [0])
+        for i, w in enumerate(self.workers):
+            mask = [cpus[i % len(cpus)]] if placement == "spread" else [cpus[0]]
+            psutil.Process(w.process.pid).cpu_affinity(mask)
+            self.placement[w.name] = mask
 
     def close(self) -> None:
         """Ask every worker to stop; terminate, then kill, whoever does not exit in time.
@@ -313,40 +349,22 @@ class Rig:
             with contextlib.suppress(Exception):
                 end.join_thread()
         self._ends = []
+        # Only now: a Manager or a segment must outlive every worker that might still touch it.
+        if self.resources is not None:
+            self.resources.close()
 
     # -- rounds --
-
-    def _plan(self, n: int) -> list[_Task]:
-        """Split ``n`` messages over the producing side; sequence numbers are unique across rounds."""
-        s = self.scenario
-        base = self._round << 32
-        senders = s.producers
-        bounds = [base + (n * i) // senders for i in range(senders + 1)]
-        shares = list(itertools.pairwise(bounds))
-        shared = not self.mechanism.point_to_point and s.pattern == "throughput"
-        tasks: list[_Task] = []
-        for w in self.workers:
-            if w.role in ("producer", "pinger", "ponger"):
-                first, stop = shares[w.index]
-                tasks.append(
-                    _Task(first, stop, sentinels=s.consumers if shared and w.role == "producer" else 0)
-                )
-            elif shared:
-                tasks.append(_Task(0, 0, count=None, sentinels=s.producers))
-            else:
-                first, stop = shares[w.index]
-                tasks.append(_Task(first, stop, count=stop - first))
-        return tasks
 
     def start_round(self, n: int) -> None:
         """Release a round of ``n`` messages (round trips, for latency); does not wait."""
         if self._pending:
             raise HarnessError(f"{self.scenario.id}: a round is already under way")
-        self._tasks = self._plan(n)
+        self._tasks = self.pattern.split(self, n)
         self._n = n
         self._in_round = True
         # Receivers first, so they are already waiting when the first message leaves.
-        order = sorted(range(len(self.workers)), key=lambda i: self.workers[i].role in ("producer", "pinger"))
+        starters = self.pattern.starters
+        order = sorted(range(len(self.workers)), key=lambda i: self.workers[i].role in starters)
         self._pending = {w.control: w for w in self.workers}
         self._t_start = time.perf_counter_ns()
         for i in order:
@@ -361,7 +379,7 @@ class Rig:
         elapsed = time.perf_counter_ns() - self._t_start
         self._round += 1
         self.expected_s = elapsed / 1e9
-        result = self._verify(replies, elapsed)
+        result = self.pattern.verify(self, replies, elapsed)
         self._in_round = False
         return result
 
@@ -438,34 +456,12 @@ class Rig:
             f"{self.scenario.id}: no report within {timeout:.1f} s while {stage} from {', '.join(names)}"
         )
 
-    def _verify(self, replies: dict[str, tuple[Any, ...]], elapsed: int) -> RoundResult:
-        s, n = self.scenario, self._n
-        base = (self._round - 1) << 32
-        receivers = "pinger" if s.pattern == "latency" else "consumer"
-        got = [r[3] for name, r in replies.items() if name.startswith(receivers)]
-        count = sum(g[0] for g in got)
-        seq_sum = sum(g[1] for g in got)
-        byte_sum = sum(g[2] for g in got)
-        want_seq = n * base + n * (n - 1) // 2
-        want_bytes = n * s.payload_bytes
-        if (count, seq_sum, byte_sum) != (n, want_seq, want_bytes) or any(g[1] < 0 for g in got):
-            self._raise_reported_error()
-            raise VerificationError(
-                f"{s.id}: round {self._round - 1} failed verification: received {count} of {n} messages, "
-                f"sequence checksum {seq_sum} (expected {want_seq}), {byte_sum} payload bytes "
-                f"(expected {want_bytes})"
-            )
-        starts = [r[1] for r in replies.values()]
-        ends = [r[2] for r in replies.values()]
-        rtts = tuple(g[3] for g in got) if s.pattern == "latency" else ()
-        return RoundResult(n, elapsed, max(ends) - min(starts), rtts)
-
     # -- calibration --
 
     def calibrate(self) -> int:
         """Grow the batch until a round lasts about ``round_time``; these rounds also warm up."""
         target = self.settings.round_time
-        n = max(self.scenario.producers, 8)
+        n = self.pattern.first_batch(self.scenario)
         for _ in range(20):
             elapsed = self.run_round(n).elapsed_ns / 1e9
             if elapsed >= target * 0.8 or n >= self.settings.max_messages:
@@ -483,3 +479,126 @@ class Rig:
             with contextlib.suppress(Exception):
                 out[w.name] = sorted(psutil.Process(w.process.pid).cpu_affinity() or [])
         return out
+
+
+# --- the messaging patterns: throughput and latency ------------------------------------------------
+
+
+class Messaging(Pattern):
+    """``throughput``: producers stream to consumers; ``latency``: ping-pong pairs.
+
+    Each message carries a sequence number; a round is verified by count, sum of sequence numbers
+    and sum of payload lengths.
+    """
+
+    starters = ("producer", "pinger")
+
+    def check(self, scenario: Scenario) -> None:
+        mech = mechanisms.MECHANISMS.get(scenario.mechanism)
+        if mech is None:
+            raise ScenarioError(f"unknown mechanism {scenario.mechanism!r} for {scenario.pattern}")
+        if mech.point_to_point and scenario.producers != scenario.consumers:
+            raise ScenarioError(f"{scenario.mechanism} is point-to-point: producers must equal consumers")
+        why = mechanisms.missing(mech.requires)
+        if why:
+            raise ScenarioError(f"{mech.name}: {why}")
+
+    def layout(self, rig: Rig, res: mechanisms.Resources) -> list[tuple[str, tuple[Any, ...]]]:
+        """(role, ends) for every worker; ends are (sending end, receiving end) as the role needs."""
+        s, mech = rig.scenario, mechanisms.MECHANISMS[rig.scenario.mechanism]
+        make = mech.make_channel
+        plan: list[tuple[str, tuple[Any, ...]]] = []
+        if s.pattern == "latency":
+            for _ in range(s.producers):
+                to_pong_tx, to_pong_rx = make(res)
+                to_ping_tx, to_ping_rx = make(res)
+                rig._ends += [to_pong_tx, to_pong_rx, to_ping_tx, to_ping_rx]
+                plan.append(("pinger", (to_pong_tx, to_ping_rx)))
+                plan.append(("ponger", (to_ping_tx, to_pong_rx)))
+        elif mech.point_to_point:
+            for _ in range(s.producers):
+                tx, rx = make(res)
+                rig._ends += [tx, rx]
+                plan.append(("producer", (tx,)))
+                plan.append(("consumer", (rx,)))
+        else:
+            tx, rx = make(res)
+            rig._ends += [tx] if tx is rx else [tx, rx]
+            plan += [("producer", (tx,))] * s.producers
+            plan += [("consumer", (rx,))] * s.consumers
+        return plan
+
+    def split(self, rig: Rig, n: int) -> list[Any]:
+        """Split ``n`` messages over the producing side; sequence numbers are unique across rounds."""
+        s = rig.scenario
+        base = rig._round << 32
+        senders = s.producers
+        bounds = [base + (n * i) // senders for i in range(senders + 1)]
+        shares = list(itertools.pairwise(bounds))
+        shared = not mechanisms.MECHANISMS[s.mechanism].point_to_point and s.pattern == "throughput"
+        tasks: list[_Task] = []
+        for w in rig.workers:
+            if w.role in ("producer", "pinger", "ponger"):
+                first, stop = shares[w.index]
+                tasks.append(
+                    _Task(first, stop, sentinels=s.consumers if shared and w.role == "producer" else 0)
+                )
+            elif shared:
+                tasks.append(_Task(0, 0, count=None, sentinels=s.producers))
+            else:
+                first, stop = shares[w.index]
+                tasks.append(_Task(first, stop, count=stop - first))
+        return tasks
+
+    def bind(self, role: str, scenario: Scenario, ends: tuple[Any, ...]) -> Run:
+        mech = mechanisms.MECHANISMS[scenario.mechanism]
+        carries = mech.carries
+        payload = b"\x5a" * scenario.payload_bytes  # touched now, so no page faults in the timed loop
+        if role in ("producer", "pinger", "ponger"):
+            send = mech.bind_send(ends[0])
+        if role in ("consumer", "pinger", "ponger"):
+            recv = mech.bind_recv(ends[-1])
+
+        def run(task: _Task) -> tuple[Any, ...]:
+            seqs = range(task.first, task.stop)
+            if role == "producer":
+                mechanisms.produce(carries, send, payload, seqs)
+                for _ in range(task.sentinels):
+                    send(None)
+                return ()
+            if role == "consumer":
+                return mechanisms.consume(carries, recv, task.count, task.sentinels)
+            if role == "pinger":
+                return mechanisms.ping(carries, send, recv, payload, seqs)
+            mechanisms.pong(send, recv, len(seqs))
+            return ()
+
+        return run
+
+    def verify(self, rig: Rig, replies: dict[str, tuple[Any, ...]], elapsed: int) -> RoundResult:
+        s, n = rig.scenario, rig._n
+        base = (rig._round - 1) << 32
+        receivers = "pinger" if s.pattern == "latency" else "consumer"
+        got = [r[3] for name, r in replies.items() if name.startswith(receivers)]
+        count = sum(g[0] for g in got)
+        seq_sum = sum(g[1] for g in got)
+        byte_sum = sum(g[2] for g in got)
+        want_seq = n * base + n * (n - 1) // 2
+        want_bytes = n * s.payload_bytes
+        if (count, seq_sum, byte_sum) != (n, want_seq, want_bytes) or any(g[1] < 0 for g in got):
+            rig._raise_reported_error()
+            raise VerificationError(
+                f"{s.id}: round {rig._round - 1} failed verification: received {count} of {n} messages, "
+                f"sequence checksum {seq_sum} (expected {want_seq}), {byte_sum} payload bytes "
+                f"(expected {want_bytes})"
+            )
+        rtts = tuple(g[3] for g in got) if s.pattern == "latency" else ()
+        return RoundResult(n, elapsed, span(replies), rtts)
+
+
+def span(replies: dict[str, tuple[Any, ...]]) -> int:
+    """Worker-side time from the earliest start to the latest finish."""
+    return max(r[2] for r in replies.values()) - min(r[1] for r in replies.values())
+
+
+MESSAGING = Messaging()

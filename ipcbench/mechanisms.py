@@ -15,19 +15,67 @@ Messages carry a sequence number so every round can be verified:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import functools
+import importlib.util
 import os
+import shutil
+import socket
 import struct
+import tempfile
 import time
 from array import array
 from collections.abc import Callable
 from typing import Any
+
+from ipcbench import shm
 
 _SEQ = struct.Struct("<q")
 _LEN = struct.Struct("<Q")
 
 Send = Callable[[Any], Any]
 Recv = Callable[[], Any]
+
+
+class Resources:
+    """Parent-side things channels need beyond the context: a Manager, segments, socket directories.
+
+    The :class:`~ipcbench.harness.Rig` closes them (last made, first closed) after its workers are
+    gone, on every path, so nothing outlives the scenario.
+    """
+
+    def __init__(self, ctx: Any, payload_bytes: int, pattern: str) -> None:
+        self.ctx = ctx
+        self.payload_bytes = payload_bytes
+        self.pattern = pattern
+        self._closers: list[Callable[[], Any]] = []
+        self._manager: Any = None
+        self._dir: str | None = None
+        self._count = 0
+
+    def defer(self, close: Callable[[], Any]) -> None:
+        self._closers.append(close)
+
+    def manager(self) -> Any:
+        """One Manager process per scenario, started on first use and shut down by :meth:`close`."""
+        if self._manager is None:
+            self._manager = self.ctx.Manager()
+            self.defer(self._manager.shutdown)
+        return self._manager
+
+    def scratch_path(self) -> str:
+        """A fresh path in a private directory that :meth:`close` removes (for ``ipc://`` sockets)."""
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="ipcbench-")
+            self.defer(functools.partial(shutil.rmtree, self._dir, True))
+        self._count += 1
+        return os.path.join(self._dir, str(self._count))
+
+    def close(self) -> None:
+        while self._closers:
+            with contextlib.suppress(Exception):
+                self._closers.pop()()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,60 +89,95 @@ class Mechanism:
     #: Point-to-point channels join one producer to one consumer; shared ones join all of them.
     point_to_point: bool
     #: Parent side: make a one-way channel, returning (sending end, receiving end).
-    make_channel: Callable[[Any], tuple[Any, Any]]
+    make_channel: Callable[[Resources], tuple[Any, Any]]
     #: Worker side: turn an end into a callable.
     bind_send: Callable[[Any], Send]
     bind_recv: Callable[[Any], Recv]
+    #: An optional third-party module; without it the mechanism is skipped, saying so.
+    requires: str | None = None
+    #: The largest payload sweeps give it (a proxy through a server process is slow with big ones).
+    max_payload: int = 64 << 20
 
 
-def _pipe(ctx: Any) -> tuple[Any, Any]:
-    reader, writer = ctx.Pipe(duplex=False)
+def missing(requires: str | None) -> str | None:
+    """Why a mechanism cannot run here (its optional module is not importable), or None."""
+    if requires is None or importlib.util.find_spec(requires) is not None:
+        return None
+    return f"needs the optional module {requires!r}: pip install 'ipcbench[peers]'"
+
+
+def _pipe(res: Resources) -> tuple[Any, Any]:
+    reader, writer = res.ctx.Pipe(duplex=False)
     return writer, reader
 
 
-def _queue(ctx: Any) -> tuple[Any, Any]:
-    q = ctx.Queue()
+def _queue(res: Resources) -> tuple[Any, Any]:
+    q = res.ctx.Queue()
     return q, q
 
 
-def _simple_queue(ctx: Any) -> tuple[Any, Any]:
-    q = ctx.SimpleQueue()
+def _simple_queue(res: Resources) -> tuple[Any, Any]:
+    q = res.ctx.SimpleQueue()
     return q, q
+
+
+def _manager_queue(res: Resources) -> tuple[Any, Any]:
+    q = res.manager().Queue()
+    return q, q
+
+
+def _socketpair(res: Resources) -> tuple[Any, Any]:
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    return a, b
 
 
 def _fd_writer(conn: Any) -> Send:
     """``os.writev`` of a length-prefixed frame: one syscall, no copy; loops if the write is partial."""
     fd = conn.fileno()
-    writev = os.writev
-    write = os.write
-    pack = _LEN.pack
-
-    def send(buf: Any) -> None:
-        total = 8 + len(buf)
-        done = writev(fd, (pack(len(buf)), buf))
-        if done < total:
-            rest = memoryview(pack(len(buf)) + bytes(buf))[done:]
-            while rest:
-                rest = rest[write(fd, rest) :]
-
-    return send
+    return _framed_writer(functools.partial(os.writev, fd), functools.partial(os.write, fd))
 
 
 def _fd_reader(conn: Any) -> Recv:
     fd = conn.fileno()
-    read = os.read
+    return _framed_reader(functools.partial(os.read, fd))
+
+
+def _socket_writer(sock: Any) -> Send:
+    """``sendmsg`` of a length-prefixed frame (the socket twin of ``os.writev``)."""
+    return _framed_writer(sock.sendmsg, sock.send)
+
+
+def _socket_reader(sock: Any) -> Recv:
+    return _framed_reader(sock.recv)
+
+
+def _framed_writer(writev: Callable[[Any], int], write: Callable[[Any], int]) -> Send:
+    pack = _LEN.pack
+
+    def send(buf: Any) -> None:
+        total = 8 + len(buf)
+        done = writev((pack(len(buf)), buf))
+        if done < total:
+            rest = memoryview(pack(len(buf)) + bytes(buf))[done:]
+            while rest:
+                rest = rest[write(rest) :]
+
+    return send
+
+
+def _framed_reader(read: Callable[[int], bytes]) -> Recv:
     unpack = _LEN.unpack
 
     def recv_exact(n: int) -> bytes:
-        chunk = read(fd, n)
+        chunk = read(n)
         if len(chunk) == n:
             return chunk
         parts = [chunk]
         got = len(chunk)
         while got < n:
             if not chunk:
-                raise EOFError("os_pipe closed mid-message")
-            chunk = read(fd, n - got)
+                raise EOFError("channel closed mid-message")
+            chunk = read(n - got)
             parts.append(chunk)
             got += len(chunk)
         return b"".join(parts)
@@ -104,6 +187,161 @@ def _fd_reader(conn: Any) -> Recv:
         return recv_exact(length)
 
     return recv
+
+
+# --- a hand-made channel on shared memory -------------------------------------------------------------
+# A ring of fixed-size slots in one SharedMemory segment, one producer and one consumer per ring.
+# Two counting semaphores signal: ``items`` (filled slots) and ``space`` (free slots).  Each slot is an
+# 8-byte length and the message; the receiver copies the message out before freeing the slot.
+
+#: Rings hold at most this many bytes (or two slots, for payloads bigger than that).
+RING_BYTES = 4 << 20
+RING_MAX_SLOTS = 64
+
+
+@dataclasses.dataclass(frozen=True)
+class RingEnd:
+    name: str
+    slots: int
+    slot_size: int
+    items: Any
+    space: Any
+    numpy: bool
+
+
+def _ring(res: Resources, *, numpy: bool) -> tuple[Any, Any]:
+    slot_size = -(-(8 + res.payload_bytes) // 64) * 64
+    # The NumPy hand-off is one buffer (write, signal, read); the ring lets the producer run ahead.
+    slots = 1 if numpy else max(2, min(RING_MAX_SLOTS, RING_BYTES // slot_size))
+    segment = shm.create(slots * slot_size)
+    res.defer(functools.partial(shm.destroy, segment))
+    end = RingEnd(segment.name, slots, slot_size, res.ctx.Semaphore(0), res.ctx.Semaphore(slots), numpy)
+    segment.close()  # the parent never touches the ring; it only owns (and unlinks) the name
+    return end, end
+
+
+def _ring_writer(end: RingEnd) -> Send:
+    segment = shm.attach(end.name)
+    buf: Any = segment.buf
+    acquire, release = end.space.acquire, end.items.release
+    pack = _LEN.pack_into
+    slots, size = end.slots, end.slot_size
+    head = 0
+    copy_in = _numpy_copy_in(buf) if end.numpy else None
+
+    def send(data: Any) -> None:
+        nonlocal head
+        n = len(data)
+        off = head * size
+        acquire()
+        pack(buf, off, n)
+        if copy_in is None:
+            buf[off + 8 : off + 8 + n] = data
+        else:
+            copy_in(off + 8, data)
+        release()
+        head = (head + 1) % slots
+
+    send.segment = segment  # type: ignore[attr-defined]  # keeps the mapping alive
+    return send
+
+
+def _ring_reader(end: RingEnd) -> Recv:
+    segment = shm.attach(end.name)
+    buf: Any = segment.buf
+    acquire, release = end.items.acquire, end.space.release
+    unpack = _LEN.unpack_from
+    slots, size = end.slots, end.slot_size
+    tail = 0
+    copy_out = _numpy_copy_out(buf) if end.numpy else None
+
+    def recv() -> Any:
+        nonlocal tail
+        off = tail * size
+        acquire()
+        (n,) = unpack(buf, off)
+        data = bytes(buf[off + 8 : off + 8 + n]) if copy_out is None else copy_out(off + 8, n)
+        release()
+        tail = (tail + 1) % slots
+        return data
+
+    recv.segment = segment  # type: ignore[attr-defined]
+    return recv
+
+
+def _numpy_copy_in(buf: Any) -> Callable[[int, Any], None]:
+    import numpy as np
+
+    view = np.ndarray((len(buf),), dtype=np.uint8, buffer=buf)
+    copyto, frombuffer, uint8 = np.copyto, np.frombuffer, np.uint8
+
+    def copy_in(off: int, data: Any) -> None:
+        copyto(view[off : off + len(data)], frombuffer(data, uint8))
+
+    return copy_in
+
+
+def _numpy_copy_out(buf: Any) -> Callable[[int, int], Any]:
+    import numpy as np
+
+    view = np.ndarray((len(buf),), dtype=np.uint8, buffer=buf)
+
+    def copy_out(off: int, n: int) -> Any:
+        return view[off : off + n].copy()
+
+    return copy_out
+
+
+# --- optional third-party peers ---------------------------------------------------------------------
+
+
+def _faster_fifo(res: Resources) -> tuple[Any, Any]:
+    import faster_fifo
+
+    # The buffer must hold a few whole messages, or a put of one big message could never fit.
+    q = faster_fifo.Queue(max_size_bytes=max(1 << 20, 4 * (res.payload_bytes + 256)))
+    return q, q
+
+
+# Blocking for an hour is "forever" here: the harness's own deadline ends a stalled round first.
+def _ff_get(q: Any) -> Recv:
+    return functools.partial(q.get, True, 3600.0)
+
+
+def _ff_put(q: Any) -> Send:
+    return functools.partial(q.put, block=True, timeout=3600.0)
+
+
+@dataclasses.dataclass(frozen=True)
+class ZmqEnd:
+    kind: str
+    address: str
+    bind: bool
+
+
+def _zmq(res: Resources) -> tuple[Any, Any]:
+    """An ``ipc://`` endpoint in a private directory the Rig removes; the receiver binds."""
+    address = f"ipc://{res.scratch_path()}"
+    if res.pattern == "latency":
+        return ZmqEnd("PAIR", address, False), ZmqEnd("PAIR", address, True)
+    return ZmqEnd("PUSH", address, False), ZmqEnd("PULL", address, True)
+
+
+def _zmq_socket(end: ZmqEnd) -> Any:
+    import zmq
+
+    sock: Any = zmq.Context.instance().socket(getattr(zmq, end.kind))
+    sock.setsockopt(zmq.LINGER, 0)
+    (sock.bind if end.bind else sock.connect)(end.address)
+    return sock
+
+
+def _zmq_send(end: ZmqEnd) -> Send:
+    return functools.partial(_zmq_socket(end).send, copy=True)
+
+
+def _zmq_recv(end: ZmqEnd) -> Recv:
+    return _zmq_socket(end).recv
 
 
 MECHANISMS: dict[str, Mechanism] = {
@@ -153,6 +391,64 @@ MECHANISMS: dict[str, Mechanism] = {
             _pipe,
             _fd_writer,
             _fd_reader,
+        ),
+        Mechanism(
+            "socketpair",
+            "raw baseline: sendmsg/recv of length-prefixed bytes on an AF_UNIX socket.socketpair()",
+            "bytes",
+            True,
+            _socketpair,
+            _socket_writer,
+            _socket_reader,
+        ),
+        Mechanism(
+            "manager_queue",
+            "Manager().Queue(): a proxy to a queue living in the Manager's server process",
+            "objects",
+            False,
+            _manager_queue,
+            lambda end: end.put,
+            lambda end: end.get,
+            max_payload=4 << 20,
+        ),
+        Mechanism(
+            "shm_ring",
+            "hand-made channel: a ring of slots in a SharedMemory block, two semaphores signal",
+            "bytes",
+            True,
+            functools.partial(_ring, numpy=False),
+            _ring_writer,
+            _ring_reader,
+        ),
+        Mechanism(
+            "shm_numpy",
+            "SharedMemory hand-off of one buffer through NumPy views: write, signal, read (copy out)",
+            "bytes",
+            True,
+            functools.partial(_ring, numpy=True),
+            _ring_writer,
+            _ring_reader,
+            requires="numpy",
+        ),
+        Mechanism(
+            "faster_fifo",
+            "peer: faster_fifo.Queue, a circular buffer in shared memory, pickled (optional extra)",
+            "objects",
+            False,
+            _faster_fifo,
+            _ff_put,
+            _ff_get,
+            requires="faster_fifo",
+        ),
+        Mechanism(
+            "zmq",
+            "peer: pyzmq over ipc://, PUSH/PULL for throughput, PAIR for latency (optional extra)",
+            "bytes",
+            True,
+            _zmq,
+            _zmq_send,
+            _zmq_recv,
+            requires="zmq",
         ),
     )
 }

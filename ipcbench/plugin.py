@@ -11,12 +11,11 @@ from typing import Any
 
 import pytest
 
-from ipcbench import eta, machine, preflight, schema, selection
+from ipcbench import catalog, eta, machine, mechanisms, preflight, schema, selection
 from ipcbench.harness import Settings
 from ipcbench.scenario import Scenario, ScenarioError
 
-#: Per profile: (target seconds per round, timed rounds).
-PROFILE_SETTINGS = {"quick": (0.02, 5), "full": (0.1, 15)}
+PROFILE_SETTINGS = selection.PROFILE_SETTINGS
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -27,6 +26,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--ipc-processes", action="append", type=int, default=[], help="process count (repeatable)")
     g.addoption("--ipc-payload", action="append", default=[], help="payload size, e.g. 1KiB (repeatable)")
     g.addoption("--ipc-start-method", action="append", default=[], help="start method (repeatable)")
+    g.addoption("--ipc-placement", action="append", default=[], help="none, spread, packed (repeatable)")
     g.addoption("--ipc-round-time", type=float, default=None, help="target seconds per timed round")
     g.addoption("--ipc-rounds", type=int, default=None, help="timed rounds per scenario")
     g.addoption("--ipc-deadline", type=float, default=5.0, help="seconds a round may overrun before failing")
@@ -57,6 +57,7 @@ def selected(config: pytest.Config) -> list[Scenario]:
         config.getoption("ipc_processes"),
         config.getoption("ipc_payload"),
         config.getoption("ipc_start_method"),
+        config.getoption("ipc_placement"),
     )
     return sel.expand()
 
@@ -99,7 +100,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def scenario(request: pytest.FixtureRequest) -> Scenario:
     by_id = {s.id: s for s in request.config.stash[_SCENARIOS]}
-    return by_id[request.param]
+    chosen = by_id[request.param]
+    why = mechanisms.missing(catalog.entries()[chosen.mechanism].requires)
+    if why:
+        pytest.skip(f"{chosen.mechanism} {why}")
+    return chosen
 
 
 @pytest.fixture
@@ -210,10 +215,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     fixture = getattr(item, "funcargs", {}).get("benchmark")
     info = getattr(fixture, "extra_info", {}) if fixture is not None else {}
     figure = "FAILED"
-    if call.excinfo is None and info.get("msgs_per_s"):
-        figure = f"{info['msgs_per_s']:>12,.0f} msg/s"
-        if "rtt_ns" in info:
-            figure += f"  p50 {info['rtt_ns']['p50'] / 1000:8.1f} µs"
+    if call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception):
+        figure = "skipped"
+    elif call.excinfo is None and info.get("msgs_per_s"):
+        unit = "msg/s" if info.get("pattern") in ("throughput", "latency") else "op/s"
+        figure = f"{info['msgs_per_s']:>12,.0f} {unit}"
+        for key in ("rtt_ns", "op_ns"):
+            if key in info:
+                figure += f"  p50 {info[key]['p50'] / 1000:8.1f} µs"
+        if "lost_updates" in info:
+            figure += f"  lost {info['lost_updates']}"
     name = _item_scenario(item)[0]
     writer = item.config.get_terminal_writer()
     writer.line(f"[{done:>{len(str(total))}}/{total}] {name:<44} {figure:<38} ~{left:.0f} s left")

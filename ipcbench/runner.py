@@ -43,7 +43,10 @@ def describe(
     stddev_s: float | None,
     affinity: dict[str, list[int]],
 ) -> dict[str, Any]:
-    """The ``extra_info`` of one benchmark (keys documented in :mod:`ipcbench.schema`)."""
+    """The ``extra_info`` of one benchmark (keys documented in :mod:`ipcbench.schema`).
+
+    For the one-sided patterns a "message" is one operation, so ``msgs_per_s`` is operations/s.
+    """
     n = results[-1].messages
     cpus = machine.usable_cpus()
     info: dict[str, Any] = {"ipcbench_schema": schema.SCHEMA_VERSION, **scenario.fields()}
@@ -57,16 +60,22 @@ def describe(
         cpus_usable=cpus,
         oversubscribed=scenario.processes > cpus,
         worker_affinity=affinity,
-        pickle_protocol=pickle.DEFAULT_PROTOCOL
-        if mechanisms.MECHANISMS[scenario.mechanism].carries == "objects"
-        else None,
+        pickle_protocol=pickle.DEFAULT_PROTOCOL if _pickles(scenario.mechanism) else None,
     )
     if scenario.pattern == "latency":
         info["rtt_ns"] = percentiles([a for r in results for a in r.rtts])
+    elif scenario.pattern == "startup":
+        # Start-up is timed per operation; lower is better.
+        info["op_ns"] = percentiles([a for r in results for a in r.rtts])
+    # Pattern figures (e.g. lost_updates, updates_expected) are summed over the timed rounds.
+    for key in results[-1].extra:
+        info[key] = sum(r.extra.get(key, 0) for r in results)
     # Spread, round count and round length, from the rounds' own clock (pyperf-style checks).
     warnings = stability.round_warnings([r.elapsed_ns / 1e9 for r in results])
     if scenario.processes > cpus:
         warnings.append(f"oversubscribed: {scenario.processes} processes on {cpus} usable CPUs")
+    if info.get("lost_updates"):
+        warnings.append(f"lost updates: {info['lost_updates']} of {info['updates_expected']} (no lock)")
     info["warnings"] = warnings
     return info
 
@@ -83,6 +92,11 @@ def _fault(scenario: Scenario) -> tuple[int, str] | None:
         return None
     sig, _, role = (action or "KILL:consumer").partition(":")
     return getattr(signal, f"SIG{sig.upper()}"), role or "consumer"
+
+
+def _pickles(mechanism: str) -> bool:
+    m = mechanisms.MECHANISMS.get(mechanism)
+    return m is not None and m.carries == "objects"
 
 
 def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings) -> None:
@@ -111,6 +125,7 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings) -> None
             benchmark.has_error = True
             raise
         affinity = rig.worker_affinity()
+        placement = rig.placement
     # Warm-up rounds come first and are not part of the figures.
     measured = timed[-settings.rounds :]
     stats = getattr(getattr(benchmark, "stats", None), "stats", None)
@@ -119,4 +134,6 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings) -> None
     else:  # --benchmark-disable: pytest-benchmark kept no stats; use our own clock.
         median_s = statistics.median(r.elapsed_ns for r in measured) / 1e9
         stddev_s = None
-    benchmark.extra_info.update(describe(scenario, settings, measured, median_s, stddev_s, affinity))
+    info = describe(scenario, settings, measured, median_s, stddev_s, affinity)
+    info["placement_masks"] = placement
+    benchmark.extra_info.update(info)

@@ -10,8 +10,22 @@ import dataclasses
 import re
 from typing import Any
 
-#: Patterns of this version. ``throughput``: producers stream to consumers; ``latency``: ping-pong pairs.
-PATTERNS = ("throughput", "latency")
+#: Every pattern, with the one line ``ipcbench list`` shows for it.
+PATTERN_DESCRIPTIONS = {
+    "throughput": "producers stream a verified batch to consumers: messages/s and bytes/s",
+    "latency": "ping-pong pairs, every round trip timed: p50/p90/p99/p99.9/max",
+    "shared_state": "processes update shared Value/Array state: operations/s (as msgs_per_s), lost updates",
+    "locks": "acquire/release (or notify/wait) of a shared primitive: operations/s, uncontended to 2x CPUs",
+    "bulk": "copy bandwidth ceilings in one process per worker: NumPy memcpy, Array slice copy",
+    "startup": "cost of creating processes, a Pool, a Manager, a new channel: per operation, lower is better",
+}
+PATTERNS = tuple(PATTERN_DESCRIPTIONS)
+
+#: Patterns whose workers all do the same job: ``producers`` counts them and ``consumers`` is 0.
+ONE_SIDED = ("shared_state", "locks", "bulk", "startup")
+
+#: Where workers run: pinned one per CPU in turn (``spread``), all on one CPU (``packed``), or left to the OS.
+PLACEMENTS = ("none", "spread", "packed")
 
 #: Start methods multiprocessing knows; which of them this platform offers is checked in the harness.
 START_METHODS = ("fork", "spawn", "forkserver")
@@ -48,8 +62,8 @@ def format_size(n: int) -> str:
 
 
 def shape_label(producers: int, consumers: int) -> str:
-    """``2p`` for pairs (1:1 each), ``3p-2to1`` where the sides differ in size."""
-    if producers == consumers:
+    """``2p`` for pairs (1:1 each) and one-sided patterns (no consumers), ``3p-2to1`` otherwise."""
+    if producers == consumers or consumers == 0:
         return f"{producers + consumers}p"
     return f"{producers + consumers}p-{producers}to{consumers}"
 
@@ -59,9 +73,10 @@ class Scenario:
     """One benchmark case.
 
     ``producers``/``consumers`` are the two sides: producers and consumers for ``throughput``,
-    pingers and pongers (one pair each) for ``latency``.  Point-to-point mechanisms (pipes) give each
-    producer its own channel to one consumer, so they need ``producers == consumers``; shared channels
-    (queues) carry every producer's messages to every consumer.
+    pingers and pongers (one pair each) for ``latency``; the :data:`ONE_SIDED` patterns have only
+    ``producers`` (every worker does the same job) and ``consumers`` is 0.  Point-to-point mechanisms
+    (pipes) give each producer its own channel to one consumer, so they need ``producers ==
+    consumers``; shared channels (queues) carry every producer's messages to every consumer.
     """
 
     mechanism: str
@@ -70,6 +85,7 @@ class Scenario:
     consumers: int
     payload_bytes: int
     start_method: str
+    placement: str = "none"
 
     def __post_init__(self) -> None:
         if self.pattern not in PATTERNS:
@@ -78,10 +94,15 @@ class Scenario:
             raise ScenarioError(
                 f"unknown start method {self.start_method!r}; choose from {', '.join(START_METHODS)}"
             )
-        for side in ("producers", "consumers"):
+        if self.placement not in PLACEMENTS:
+            raise ScenarioError(f"unknown placement {self.placement!r}; choose from {', '.join(PLACEMENTS)}")
+        sides = ("producers",) if self.pattern in ONE_SIDED else ("producers", "consumers")
+        for side in sides:
             value = getattr(self, side)
             if not isinstance(value, int) or value < 1:
                 raise ScenarioError(f"{side} must be a positive whole number, not {value!r}")
+        if self.pattern in ONE_SIDED and self.consumers != 0:
+            raise ScenarioError(f"{self.pattern} has one side: consumers must be 0, not {self.consumers!r}")
         if self.processes > MAX_PROCESSES:
             raise ScenarioError(f"{self.processes} processes is beyond the cap of {MAX_PROCESSES}")
         if self.payload_bytes < MIN_PAYLOAD:
@@ -97,15 +118,16 @@ class Scenario:
 
     @property
     def shape(self) -> str:
-        """``2p`` for pairs (1:1 each), ``3p-2to1`` where the sides differ in size."""
+        """``2p`` for pairs (1:1 each) and one-sided patterns, ``3p-2to1`` where the sides differ in size."""
         return shape_label(self.producers, self.consumers)
 
     @property
     def id(self) -> str:
-        """Readable and unique: ``pipe_bytes-latency-2p-1KiB-fork``."""
-        return "-".join(
-            (self.mechanism, self.pattern, self.shape, format_size(self.payload_bytes), self.start_method)
-        )
+        """Readable and unique: ``pipe_bytes-latency-2p-1KiB-fork`` (``-spread``/``-packed`` if pinned)."""
+        parts = [self.mechanism, self.pattern, self.shape, format_size(self.payload_bytes), self.start_method]
+        if self.placement != "none":
+            parts.append(self.placement)
+        return "-".join(parts)
 
     def fields(self) -> dict[str, Any]:
         """The scenario as the JSON keys of ``extra_info`` (see :mod:`ipcbench.schema`)."""
@@ -118,4 +140,5 @@ class Scenario:
             "consumers": self.consumers,
             "payload_bytes": self.payload_bytes,
             "start_method": self.start_method,
+            "placement": self.placement,
         }

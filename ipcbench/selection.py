@@ -6,10 +6,21 @@ import dataclasses
 import multiprocessing
 from collections.abc import Iterable, Iterator
 
-from ipcbench.mechanisms import MECHANISMS
-from ipcbench.scenario import PATTERNS, START_METHODS, Scenario, ScenarioError, parse_size
+from ipcbench.catalog import entries
+from ipcbench.scenario import (
+    ONE_SIDED,
+    PATTERNS,
+    PLACEMENTS,
+    START_METHODS,
+    Scenario,
+    ScenarioError,
+    parse_size,
+)
 
 PROFILES = ("quick", "full")
+
+#: Per profile: (target seconds per round, timed rounds).
+PROFILE_SETTINGS = {"quick": (0.02, 5), "full": (0.1, 15)}
 
 KIB, MIB = 1 << 10, 1 << 20
 
@@ -28,11 +39,16 @@ class Selection:
     processes: tuple[int, ...]
     payloads: tuple[int, ...]
     start_methods: tuple[str, ...]
+    placements: tuple[str, ...] = ("none",)
 
     def __post_init__(self) -> None:
+        known = entries()
         for m in self.mechanisms:
-            if m not in MECHANISMS:
-                raise ScenarioError(f"unknown mechanism {m!r}; choose from {', '.join(MECHANISMS)}")
+            if m not in known:
+                raise ScenarioError(f"unknown mechanism {m!r}; choose from {', '.join(known)}")
+        for pl in self.placements:
+            if pl not in PLACEMENTS:
+                raise ScenarioError(f"unknown placement {pl!r}; choose from {', '.join(PLACEMENTS)}")
         for p in self.patterns:
             if p not in PATTERNS:
                 raise ScenarioError(f"unknown pattern {p!r}; choose from {', '.join(PATTERNS)}")
@@ -43,36 +59,49 @@ class Selection:
                     f"unknown start method {s!r} on this platform; choose from {', '.join(available)}"
                 )
         for n in self.processes:
-            if n < 2:
-                raise ScenarioError(f"process count must be at least 2 (a sender and a receiver), not {n}")
+            if n < 1:
+                raise ScenarioError(f"process count must be at least 1, not {n}")
 
     def expand(self) -> list[Scenario]:
+        """Every scenario of the product that exists: a mechanism runs only in its own patterns."""
         out: list[Scenario] = []
         for method in self.start_methods:
             for pattern in self.patterns:
                 for mech in self.mechanisms:
+                    entry = entries()[mech]
+                    if pattern not in entry.patterns:
+                        continue
                     for procs in self.processes:
                         for producers, consumers in shapes(mech, pattern, procs):
-                            for size in self.payloads:
-                                out.append(Scenario(mech, pattern, producers, consumers, size, method))
+                            for size in entry.payloads(self.payloads):
+                                for place in self.placements:
+                                    out.append(
+                                        Scenario(mech, pattern, producers, consumers, size, method, place)
+                                    )
         return list(dict.fromkeys(out))
 
 
 def shapes(mechanism: str, pattern: str, processes: int) -> Iterator[tuple[int, int]]:
-    """(producers, consumers) for a process count: pairs, and N:1 / 1:N for shared channels."""
+    """(producers, consumers) for a process count: pairs, and N:1 / 1:N for shared channels.
+
+    One-sided patterns have one side: every worker repeats the same operation.
+    """
+    if pattern in ONE_SIDED:
+        yield processes, 0
+        return
     if processes % 2 == 0:
         yield processes // 2, processes // 2
-    if pattern == "throughput" and not MECHANISMS[mechanism].point_to_point and processes >= 3:
+    if pattern == "throughput" and not entries()[mechanism].point_to_point and processes >= 3:
         yield processes - 1, 1
         yield 1, processes - 1
 
 
 def process_counts(cpus: int, full: bool) -> tuple[int, ...]:
-    """From 2 up to twice the CPUs, so oversubscription shows in the figures."""
+    """From 1 (one-sided patterns: uncontended) up to twice the CPUs, so oversubscription shows."""
     top = max(2, 2 * cpus)
     if not full:
         return tuple(sorted({2, top}))
-    counts = {2, 3, top}
+    counts = {1, 2, 3, top}
     n = 4
     while n < top:
         counts.add(n)
@@ -83,7 +112,7 @@ def process_counts(cpus: int, full: bool) -> tuple[int, ...]:
 def profile(name: str, cpus: int) -> Selection:
     if name == "quick":
         return Selection(
-            mechanisms=tuple(MECHANISMS),
+            mechanisms=tuple(entries()),
             patterns=PATTERNS,
             processes=process_counts(cpus, full=False),
             payloads=(8, KIB, 64 * KIB),
@@ -91,10 +120,10 @@ def profile(name: str, cpus: int) -> Selection:
         )
     if name == "full":
         return Selection(
-            mechanisms=tuple(MECHANISMS),
+            mechanisms=tuple(entries()),
             patterns=PATTERNS,
             processes=process_counts(cpus, full=True),
-            payloads=(8, 64, KIB, 4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB),
+            payloads=(8, 64, KIB, 4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB, 16 * MIB, 64 * MIB),
             start_methods=tuple(m for m in START_METHODS if m in multiprocessing.get_all_start_methods()),
         )
     raise ScenarioError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
@@ -108,6 +137,7 @@ def select(
     processes: Iterable[int] = (),
     payloads: Iterable[str | int] = (),
     start_methods: Iterable[str] = (),
+    placements: Iterable[str] = (),
 ) -> Selection:
     """A profile with any axis given on the command line replacing the profile's own."""
     base = profile(profile_name, cpus)
@@ -118,4 +148,35 @@ def select(
         processes=tuple(processes) or base.processes,
         payloads=sizes or base.payloads,
         start_methods=tuple(start_methods) or base.start_methods,
+        placements=tuple(placements) or base.placements,
     )
+
+
+# --- how long a sweep takes -------------------------------------------------------------------------
+# A rough model, good to a factor of two on a quiet machine: it is printed before a run starts so that
+# nobody starts an hour-long sweep by accident.
+
+#: Seconds to start one worker and have it report ready, by start method.
+_WORKER_START_S = {"fork": 0.01, "forkserver": 0.03, "spawn": 0.08}
+#: Seconds per operation of the start-up benchmarks, by start method (PITFALLS: process start).
+_STARTUP_OP_S = {"fork": 0.005, "forkserver": 0.02, "spawn": 0.08}
+#: Bytes/s a big payload moves at, for the floor a minimum batch of 8 messages puts on a round.
+_BULK_BYTES_PER_S = 1e9
+#: Calibration rounds a scenario typically needs, and pytest's own cost per benchmark.
+_CALIBRATION_ROUNDS = 4
+_OVERHEAD_S = 0.05
+
+
+def estimate_seconds(scenarios: Iterable[Scenario], round_time: float, rounds: int) -> float:
+    total = 0.0
+    for s in scenarios:
+        start = _WORKER_START_S[s.start_method] * s.processes
+        floor = 8 * s.payload_bytes / _BULK_BYTES_PER_S
+        if s.pattern == "startup":
+            per_op = _STARTUP_OP_S[s.start_method] * (
+                10 if s.mechanism in ("pool_start", "manager_start") else 1
+            )
+            floor = max(floor, per_op * max(1, s.processes / 2))
+        per_round = max(round_time, floor)
+        total += _OVERHEAD_S + start + per_round * (_CALIBRATION_ROUNDS + 1 + rounds)
+    return total

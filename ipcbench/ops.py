@@ -1,0 +1,550 @@
+"""The one-sided patterns: every worker repeats one operation on something the parent made.
+
+``shared_state`` (Value and Array updates), ``locks`` (acquire/release, notify/wait), ``bulk`` (copy
+bandwidth ceilings) and ``startup`` (creating processes, pools, managers, channels).  A round of ``n``
+operations is split over the workers; each runs its share in the smallest loop a user would write,
+and the parent checks the round: locked counters must end exactly at the expected total, unlocked
+ones report their lost updates instead of failing.  ``msgs_per_s`` is operations per second.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import multiprocessing
+import os
+import time
+from array import array
+from collections.abc import Callable
+from typing import Any
+
+from ipcbench import mechanisms
+from ipcbench.harness import Pattern, RoundResult, Run, VerificationError, _Task, span
+from ipcbench.scenario import ONE_SIDED, Scenario, ScenarioError
+
+Loop = Callable[[Any, int, int], Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class Op:
+    """One operation of a one-sided pattern."""
+
+    name: str
+    pattern: str
+    description: str
+    #: Parent side: what every worker shares (made once per scenario).
+    make: Callable[[mechanisms.Resources, Scenario], Any]
+    #: Worker side: ``loop(state, worker index, count)`` runs ``count`` operations and returns how
+    #: many it did (per-operation ops run one at a time and return whether it worked).
+    loop: Loop
+    #: Parent side, between rounds: ``reset(shared)`` makes the round's check start from zero.
+    reset: Callable[[Any], None] | None = None
+    #: Parent side, after a round: ``check(shared, n)`` -> (error or None, extra figures).
+    check: Callable[[Any, int], tuple[str | None, dict[str, Any]]] | None = None
+    #: Worker side, outside the clock: ``prepare(shared, index, scenario)`` -> the loop's state.
+    prepare: Callable[[Any, int, Scenario], Any] | None = None
+    #: An optional third-party module, as for messaging mechanisms.
+    requires: str | None = None
+    #: The payload axis means something (bytes per operation) for bulk copies only.
+    sized: bool = False
+    #: Operations are timed one by one (start-up costs), not only as a batch.
+    per_op: bool = False
+
+
+# --- shared_state -----------------------------------------------------------------------------------
+
+
+def _counter(res: mechanisms.Resources, kind: str) -> Any:
+    ctx = res.ctx
+    if kind == "get_lock":
+        return (ctx.Value("q", 0),)
+    if kind == "lock":
+        return (ctx.Lock(), ctx.Value("q", 0, lock=False))
+    return (ctx.RawValue("q", 0),)
+
+
+def _value_get_lock(shared: Any, index: int, count: int) -> int:
+    (v,) = shared
+    lock = v.get_lock()
+    for _ in range(count):
+        with lock:
+            v.value += 1
+    return count
+
+
+def _value_lock(shared: Any, index: int, count: int) -> int:
+    lock, v = shared
+    for _ in range(count):
+        with lock:
+            v.value += 1
+    return count
+
+
+def _value_unlocked(shared: Any, index: int, count: int) -> int:
+    (v,) = shared
+    for _ in range(count):
+        v.value += 1  # read, add, write: another process's write in between is lost
+    return count
+
+
+# The counter is always the last thing shared.
+def _reset_value(shared: Any) -> None:
+    shared[-1].value = 0
+
+
+def _check_exact(shared: Any, n: int) -> tuple[str | None, dict[str, Any]]:
+    got = shared[-1].value
+    return (None if got == n else f"counter ended at {got}, expected exactly {n}"), {}
+
+
+def _check_lost(shared: Any, n: int) -> tuple[str | None, dict[str, Any]]:
+    got = shared[-1].value
+    if got > n or got < 1:
+        return f"counter ended at {got}, impossible for {n} increments", {}
+    return None, {"lost_updates": n - got, "updates_expected": n}
+
+
+#: Elements (8-byte) each worker owns in the Array patterns.
+ARRAY_SLICE = 64
+
+
+def _array(res: mechanisms.Resources, scenario: Scenario, *, lock: bool) -> Any:
+    size = ARRAY_SLICE * scenario.producers
+    return (res.ctx.Array("q", size) if lock else res.ctx.RawArray("q", size),)
+
+
+def _array_partitioned(shared: Any, index: int, count: int) -> int:
+    (arr,) = shared
+    base = index * ARRAY_SLICE
+    for i in range(count):
+        arr[base + i % ARRAY_SLICE] += 1  # own slice: no other process writes here
+    return count
+
+
+def _array_locked(shared: Any, index: int, count: int) -> int:
+    (arr,) = shared
+    lock = arr.get_lock()
+    base = index * ARRAY_SLICE
+    for i in range(count):
+        with lock:
+            arr[base + i % ARRAY_SLICE] += 1
+    return count
+
+
+def _raw(arr: Any) -> Any:
+    """The ctypes array behind a synchronized ``Array`` (the parent touches it between rounds only)."""
+    return arr.get_obj() if hasattr(arr, "get_obj") else arr
+
+
+def _reset_array(shared: Any) -> None:
+    memoryview(_raw(shared[0])).cast("B")[:] = bytes(8 * len(shared[0]))
+
+
+def _check_array(shared: Any, n: int) -> tuple[str | None, dict[str, Any]]:
+    got = sum(shared[0][:])
+    return (None if got == n else f"array sums to {got}, expected exactly {n}"), {}
+
+
+# --- locks ------------------------------------------------------------------------------------------
+# Each critical section increments an unlocked counter, so mutual exclusion is checked, not assumed.
+
+
+def _primitive(res: mechanisms.Resources, kind: str) -> Any:
+    ctx = res.ctx
+    make = {
+        "lock": ctx.Lock,
+        "rlock": ctx.RLock,
+        "semaphore": lambda: ctx.Semaphore(1),
+        "condition": ctx.Condition,
+        "event": ctx.Event,
+    }[kind]
+    return (make(), ctx.RawValue("q", 0))
+
+
+def _acquire_release(shared: Any, index: int, count: int) -> int:
+    prim, v = shared
+    for _ in range(count):
+        with prim:
+            v.value += 1
+    return count
+
+
+def _condition_notify(shared: Any, index: int, count: int) -> int:
+    cond, v = shared
+    for _ in range(count):
+        with cond:
+            v.value += 1
+            cond.notify()
+    return count
+
+
+def _event(shared: Any, index: int, count: int) -> int:
+    # Every clear is followed at once by the same worker's set, so no wait() can block for good.
+    ev, _ = shared
+    clear, set_, wait = ev.clear, ev.set, ev.wait
+    for _ in range(count):
+        clear()
+        set_()
+        wait()
+    return count
+
+
+def _check_event(shared: Any, n: int) -> tuple[str | None, dict[str, Any]]:
+    return None, {}
+
+
+# --- bulk -------------------------------------------------------------------------------------------
+
+
+def _arrays(res: mechanisms.Resources, scenario: Scenario) -> Any:
+    """One shared array per worker, each written by its worker only."""
+    return tuple(res.ctx.RawArray("B", scenario.payload_bytes) for _ in range(scenario.producers))
+
+
+def _fill(index: int) -> int:
+    return (index + 1) % 256 or 1
+
+
+def _reset_arrays(shared: Any) -> None:
+    for arr in shared:
+        memoryview(arr).cast("B")[:] = bytes(len(arr))
+
+
+def _check_arrays(shared: Any, n: int) -> tuple[str | None, dict[str, Any]]:
+    for i, arr in enumerate(shared):
+        if bytes(memoryview(arr).cast("B")) != bytes([_fill(i)]) * len(arr):
+            return f"array {i} does not hold what its worker copied into it", {}
+    return None, {}
+
+
+def _source(shared: Any, index: int, scenario: Scenario) -> Any:
+    return shared[index], bytes([_fill(index)]) * scenario.payload_bytes
+
+
+def _source_view(shared: Any, index: int, scenario: Scenario) -> Any:
+    return memoryview(shared[index]).cast("B"), bytes([_fill(index)]) * scenario.payload_bytes
+
+
+def _buffers(shared: Any, index: int, scenario: Scenario) -> Any:
+    import numpy as np
+
+    # Both touched now, so the loop copies into memory that is already mapped.
+    return np.full(scenario.payload_bytes, _fill(index), np.uint8), np.zeros(scenario.payload_bytes, np.uint8)
+
+
+def _memcpy(state: Any, index: int, count: int) -> Any:
+    """The ceiling: NumPy copies between two private buffers (no other process involved)."""
+    import numpy as np
+
+    src, dst = state
+    dst[-1] = 0
+    for _ in range(count):
+        np.copyto(dst, src)
+    return count if count == 0 or dst[-1] == src[-1] else -1
+
+
+def _array_slice(state: Any, index: int, count: int) -> int:
+    """``arr[:] = src``: the obvious spelling; ctypes copies element by element."""
+    arr, src = state
+    for _ in range(count):
+        arr[:] = src
+    return count
+
+
+def _array_memoryview(state: Any, index: int, count: int) -> int:
+    """The same copy through a memoryview: one memcpy."""
+    view, src = state
+    for _ in range(count):
+        view[:] = src
+    return count
+
+
+# --- startup ----------------------------------------------------------------------------------------
+
+
+def _nothing() -> None:
+    pass
+
+
+def _process_start(shared: Any, index: int, count: int) -> Any:
+    ctx = multiprocessing.get_context(shared)
+    p = ctx.Process(target=_nothing, daemon=True)
+    p.start()
+    p.join()
+    code = p.exitcode
+    p.close()
+    return code == 0
+
+
+def _pool_start(shared: Any, index: int, count: int) -> Any:
+    ctx = multiprocessing.get_context(shared)
+    pool = ctx.Pool(POOL_SIZE)
+    try:
+        ok = pool.apply(os.getpid) > 0  # the pool is up when one task has made the round trip
+    finally:
+        pool.terminate()
+        pool.join()
+    return ok
+
+
+def _manager_start(shared: Any, index: int, count: int) -> Any:
+    manager = multiprocessing.get_context(shared).Manager()
+    try:
+        ok = manager.dict() is not None
+    finally:
+        manager.shutdown()
+    return ok
+
+
+def _first_pipe(shared: Any, index: int, count: int) -> Any:
+    a, b = multiprocessing.get_context(shared).Pipe()
+    try:
+        a.send(index)
+        return b.recv() == index
+    finally:
+        a.close()
+        b.close()
+
+
+def _first_queue(shared: Any, index: int, count: int) -> Any:
+    q = multiprocessing.get_context(shared).Queue()
+    try:
+        q.put(index)  # starts the feeder thread: part of what a first message costs
+        return q.get(timeout=60) == index
+    finally:
+        q.close()
+        q.join_thread()
+
+
+#: Workers of the Pool created by the ``pool`` start-up benchmark.
+POOL_SIZE = 2
+
+
+def _start_method(res: mechanisms.Resources, scenario: Scenario) -> Any:
+    return scenario.start_method
+
+
+OPS: dict[str, Op] = {
+    op.name: op
+    for op in (
+        Op(
+            "value_get_lock",
+            "shared_state",
+            "Value('q') += 1 under its own get_lock(): must end exact",
+            lambda res, s: _counter(res, "get_lock"),
+            _value_get_lock,
+            _reset_value,
+            _check_exact,
+        ),
+        Op(
+            "value_lock",
+            "shared_state",
+            "Value('q', lock=False) += 1 under an explicit Lock: must end exact",
+            lambda res, s: _counter(res, "lock"),
+            _value_lock,
+            _reset_value,
+            _check_exact,
+        ),
+        Op(
+            "value_unlocked",
+            "shared_state",
+            "RawValue('q') += 1 with no lock: the race, reported as lost_updates",
+            lambda res, s: _counter(res, "raw"),
+            _value_unlocked,
+            _reset_value,
+            _check_lost,
+        ),
+        Op(
+            "array_partitioned",
+            "shared_state",
+            "RawArray('q'): each process increments its own slice, no lock",
+            lambda res, s: _array(res, s, lock=False),
+            _array_partitioned,
+            _reset_array,
+            _check_array,
+        ),
+        Op(
+            "array_locked",
+            "shared_state",
+            "Array('q'): every increment under the array's one lock",
+            lambda res, s: _array(res, s, lock=True),
+            _array_locked,
+            _reset_array,
+            _check_array,
+        ),
+        *(
+            Op(
+                kind,
+                "locks",
+                f"{title}: {what}",
+                lambda res, s, kind=kind: _primitive(res, kind),  # type: ignore[misc]
+                loop,
+                _reset_value,
+                check or _check_exact,
+            )
+            for kind, title, what, loop, check in (
+                ("lock", "Lock", "acquire/release around a counter", _acquire_release, None),
+                ("rlock", "RLock", "acquire/release around a counter", _acquire_release, None),
+                ("semaphore", "Semaphore(1)", "acquire/release around a counter", _acquire_release, None),
+                (
+                    "condition",
+                    "Condition",
+                    "acquire, notify, release around a counter",
+                    _condition_notify,
+                    None,
+                ),
+                ("event", "Event", "clear, set, wait", _event, _check_event),
+            )
+        ),
+        Op(
+            "memcpy",
+            "bulk",
+            "ceiling: NumPy copy of the payload between two private buffers",
+            lambda res, s: (),
+            _memcpy,
+            prepare=_buffers,
+            sized=True,
+            requires="numpy",
+        ),
+        Op(
+            "array_slice",
+            "bulk",
+            "RawArray('B') bulk copy as arr[:] = data (ctypes copies element by element)",
+            _arrays,
+            _array_slice,
+            _reset_arrays,
+            _check_arrays,
+            prepare=_source,
+            sized=True,
+        ),
+        Op(
+            "array_memoryview",
+            "bulk",
+            "RawArray('B') bulk copy through memoryview(arr)[:] = data (one memcpy)",
+            _arrays,
+            _array_memoryview,
+            _reset_arrays,
+            _check_arrays,
+            prepare=_source_view,
+            sized=True,
+        ),
+        Op(
+            "process_start",
+            "startup",
+            "Process(target=noop).start() and join(), with the scenario's start method",
+            _start_method,
+            _process_start,
+            per_op=True,
+        ),
+        Op(
+            "pool_start",
+            "startup",
+            f"Pool({POOL_SIZE}) created, one task round trip, terminated and joined",
+            _start_method,
+            _pool_start,
+            per_op=True,
+        ),
+        Op(
+            "manager_start",
+            "startup",
+            "Manager() started, one dict() made, shut down",
+            _start_method,
+            _manager_start,
+            per_op=True,
+        ),
+        Op(
+            "first_pipe",
+            "startup",
+            "a new Pipe(): first pickled message sent and received (same process)",
+            _start_method,
+            _first_pipe,
+            per_op=True,
+        ),
+        Op(
+            "first_queue",
+            "startup",
+            "a new Queue(): first put and get, feeder thread start included (same process)",
+            _start_method,
+            _first_queue,
+            per_op=True,
+        ),
+    )
+}
+
+
+# --- the pattern ------------------------------------------------------------------------------------
+
+
+class OpsPattern(Pattern):
+    """Every worker repeats one :class:`Op`; a round of ``n`` operations is split evenly."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        # Start-up workers start processes themselves, which daemonic processes may not do.
+        self.daemon_workers = name != "startup"
+
+    def check(self, scenario: Scenario) -> None:
+        op = OPS.get(scenario.mechanism)
+        if op is None or op.pattern != self.name:
+            names = ", ".join(o.name for o in OPS.values() if o.pattern == self.name)
+            raise ScenarioError(f"{scenario.mechanism!r} is not a {self.name} mechanism; choose from {names}")
+        why = mechanisms.missing(op.requires)
+        if why:
+            raise ScenarioError(f"{op.name}: {why}")
+
+    def first_batch(self, scenario: Scenario) -> int:
+        # Start-up operations take milliseconds (spawn ~70 ms): start from one per worker.
+        return scenario.producers if OPS[scenario.mechanism].per_op else max(scenario.producers, 8)
+
+    def layout(self, rig: Any, res: mechanisms.Resources) -> list[tuple[str, tuple[Any, ...]]]:
+        s = rig.scenario
+        rig.state = OPS[s.mechanism].make(res, s)
+        return [("worker", (rig.state, i)) for i in range(s.producers)]
+
+    def split(self, rig: Any, n: int) -> list[Any]:
+        op = OPS[rig.scenario.mechanism]
+        if op.reset is not None:
+            op.reset(rig.state)  # the workers are idle between rounds
+        workers = len(rig.workers)
+        bounds = [(n * i) // workers for i in range(workers + 1)]
+        return [_Task(first, stop) for first, stop in itertools.pairwise(bounds)]
+
+    def bind(self, role: str, scenario: Scenario, ends: tuple[Any, ...]) -> Run:
+        op = OPS[scenario.mechanism]
+        shared, index = ends
+        state = op.prepare(shared, index, scenario) if op.prepare is not None else shared
+        loop = op.loop
+        if not op.per_op:
+
+            def run(task: _Task) -> tuple[int, array]:
+                return loop(state, index, task.stop - task.first), array("q")
+
+            return run
+
+        def run_timed(task: _Task) -> tuple[int, array]:
+            clock = time.perf_counter_ns
+            times = array("q")
+            ok = 0
+            for _ in range(task.stop - task.first):
+                t0 = clock()
+                ok += bool(loop(state, index, 1))
+                times.append(clock() - t0)
+            return ok, times
+
+        return run_timed
+
+    def verify(self, rig: Any, replies: dict[str, tuple[Any, ...]], elapsed: int) -> RoundResult:
+        s, n = rig.scenario, rig._n
+        op = OPS[s.mechanism]
+        done = sum(r[3][0] for r in replies.values())
+        error = None if done == n else f"{done} of {n} operations completed"
+        extra: dict[str, Any] = {}
+        if error is None and op.check is not None:
+            error, extra = op.check(rig.state, n)
+        if error is not None:
+            raise VerificationError(f"{s.id}: round {rig._round - 1} failed verification: {error}")
+        times = tuple(r[3][1] for r in replies.values()) if op.per_op else ()
+        return RoundResult(n, elapsed, span(replies), times, extra)
+
+
+PATTERNS: dict[str, Pattern] = {name: OpsPattern(name) for name in ONE_SIDED}
