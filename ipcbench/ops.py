@@ -145,6 +145,48 @@ def _check_array(shared: Any, n: int) -> tuple[str | None, dict[str, Any]]:
     return (None if got == n else f"array sums to {got}, expected exactly {n}"), {}
 
 
+# --- Manager proxies: every operation is a round trip to the Manager's server process -------------------
+
+
+def _manager_shared(res: mechanisms.Resources, scenario: Scenario, kind: str) -> Any:
+    m = res.manager()
+    workers = scenario.producers
+    if kind == "dict":
+        return (m.dict({i: 0 for i in range(workers)}),)
+    if kind == "list":
+        return (m.list([0] * workers),)
+    if kind == "value":
+        return (m.Value("q", 0),)
+    return (m.Lock(), res.ctx.RawValue("q", 0))
+
+
+def _proxy_item_increment(shared: Any, index: int, count: int) -> int:
+    # Each worker owns one key (dict) or index (list): two round trips per increment, no race.
+    (proxy,) = shared
+    for _ in range(count):
+        proxy[index] += 1
+    return count
+
+
+def _reset_items(shared: Any) -> None:
+    proxy = shared[0]
+    for key in range(len(proxy)):
+        proxy[key] = 0
+
+
+def _check_items(shared: Any, n: int) -> tuple[str | None, dict[str, Any]]:
+    proxy = shared[0]
+    got = sum(proxy[key] for key in range(len(proxy)))
+    return (None if got == n else f"items sum to {got}, expected exactly {n}"), {}
+
+
+def _proxy_value_increment(shared: Any, index: int, count: int) -> int:
+    (v,) = shared
+    for _ in range(count):
+        v.value += 1  # a get and a set: another process's set in between is lost
+    return count
+
+
 # --- locks ------------------------------------------------------------------------------------------
 # Each critical section increments an unlocked counter, so mutual exclusion is checked, not assumed.
 
@@ -371,6 +413,42 @@ OPS: dict[str, Op] = {
             _array_locked,
             _reset_array,
             _check_array,
+        ),
+        Op(
+            "manager_dict",
+            "shared_state",
+            "Manager().dict(): d[own key] += 1 through the proxy; must end exact",
+            lambda res, s: _manager_shared(res, s, "dict"),
+            _proxy_item_increment,
+            _reset_items,
+            _check_items,
+        ),
+        Op(
+            "manager_list",
+            "shared_state",
+            "Manager().list(): l[own index] += 1 through the proxy; must end exact",
+            lambda res, s: _manager_shared(res, s, "list"),
+            _proxy_item_increment,
+            _reset_items,
+            _check_items,
+        ),
+        Op(
+            "manager_value",
+            "shared_state",
+            "Manager().Value('q').value += 1 with no lock: reports lost_updates",
+            lambda res, s: _manager_shared(res, s, "value"),
+            _proxy_value_increment,
+            _reset_value,
+            _check_lost,
+        ),
+        Op(
+            "manager_lock",
+            "locks",
+            "Manager().Lock(): acquire/release through the proxy around a counter",
+            lambda res, s: _manager_shared(res, s, "lock"),
+            _acquire_release,
+            _reset_value,
+            _check_exact,
         ),
         *(
             Op(

@@ -28,6 +28,7 @@ SCENARIO_COLUMNS = (
     "consumers",
     "payload_bytes",
     "start_method",
+    "placement",
 )
 #: pytest-benchmark stats copied into columns (seconds per round).
 STAT_COLUMNS = ("min", "max", "mean", "stddev", "median", "iqr", "q1", "q3", "rounds")
@@ -97,12 +98,17 @@ def _check_benchmark(path: Path, i: int, bench: Any) -> dict[str, Any] | None:
         raise _fail(path, f"benchmark #{i} ({info['scenario']}) has no stats")
     row: dict[str, Any] = {"scenario": str(info["scenario"])}
     for key in SCENARIO_COLUMNS:
-        if key in ("mechanism", "pattern", "start_method"):
+        if key == "placement":
+            # Runs from before placement existed were not pinned.
+            row[key] = str(info.get(key, "none"))
+        elif key in ("mechanism", "pattern", "start_method"):
             if not isinstance(info.get(key), str):
                 raise _fail(path, f"benchmark #{i} field {key} is not a string ({info.get(key)!r})")
             row[key] = info[key]
         elif key in info:
-            row[key] = int(_number(path, f"benchmark #{i} field {key}", info[key], positive=True))
+            # One-sided patterns (shared_state, locks, bulk, startup) have no consumers.
+            positive = key != "consumers" or info.get(key) != 0
+            row[key] = int(_number(path, f"benchmark #{i} field {key}", info[key], positive=positive))
     row.setdefault("producers", row["processes"] // 2)
     row.setdefault("consumers", row["processes"] - row["producers"])
     row["shape"] = shape_label(row["producers"], row["consumers"])
@@ -134,6 +140,14 @@ def _check_benchmark(path: Path, i: int, bench: Any) -> dict[str, Any] | None:
             if k == "count":
                 continue
             row[f"rtt_{k}_ns"] = _number(path, f"benchmark #{i} rtt_ns.{k}", v)
+    op = info.get("op_ns")
+    if isinstance(op, dict):
+        for k, v in op.items():
+            if k != "count":
+                row[f"op_{k}_ns"] = _number(path, f"benchmark #{i} op_ns.{k}", v)
+    for key in ("lost_updates", "updates_expected"):
+        if key in info:
+            row[key] = int(_number(path, f"benchmark #{i} field {key}", info[key]))
     row["oversubscribed"] = bool(info.get("oversubscribed", False))
     warnings = info.get("warnings") or []
     if not isinstance(warnings, list) or not all(isinstance(w, str) for w in warnings):

@@ -17,6 +17,12 @@ that changes a key's meaning or removes one; adding a key is not a change):
      ``ratio_worker_clock`` (throughput only);
    - ``machine_info["ipcbench"]["preflight"]``: load, governor, busy processes, CPUs vs processes;
    - top-level ``ipcbench``: ``max_time`` and ``not_run`` when ``--max-time`` cut a run short.
+   - ``placement`` (none, spread, packed) and ``placement_masks`` (worker name -> CPUs it was pinned
+     to; empty for none);
+   - patterns ``shared_state``, ``locks``, ``bulk``, ``startup``, whose "messages" are operations
+     (``msgs_per_s`` is operations/s; ``consumers`` is 0); ``lost_updates`` and ``updates_expected``
+     (``value_unlocked``, ``manager_value``: summed over the timed rounds); ``op_ns`` (startup:
+     per-operation percentiles, same keys as ``rtt_ns``; lower is better).
 """
 
 SCHEMA_VERSION = 1

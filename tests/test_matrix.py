@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ipcbench import catalog, cli, mechanisms, selection
+from ipcbench import catalog, cli, mechanisms, results, selection
 from ipcbench.harness import Rig, Settings, VerificationError, WorkerDied
 from ipcbench.ops import OPS
 from ipcbench.scenario import Scenario, ScenarioError
@@ -220,3 +220,9 @@ def test_benchmarks_save_new_pattern_fields(tmp_path):
     assert infos["value_unlocked"]["placement"] == "none"
     assert infos["process_start"]["op_ns"]["p50"] > 0
     assert infos["process_start"]["pattern"] == "startup"
+    # The one loader reads them: one-sided patterns have 0 consumers, and the new figures are columns.
+    frame = results.load([out]).set_index("mechanism")
+    assert frame.loc["value_unlocked", "consumers"] == 0
+    assert frame.loc["value_unlocked", "lost_updates"] >= 0
+    assert frame.loc["process_start", "op_p50_ns"] > 0
+    assert set(frame["placement"]) == {"none"}
