@@ -12,9 +12,6 @@ import functools
 from ipcbench import mechanisms, ops
 from ipcbench.scenario import MIN_PAYLOAD
 
-#: The largest payload of the sweeps; mechanisms may allow less (``max_payload``).
-MAX_PAYLOAD = 64 << 20
-
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
@@ -25,13 +22,14 @@ class Entry:
     point_to_point: bool
     #: Whether the payload axis applies; otherwise every scenario uses the minimum payload.
     sized: bool
-    max_payload: int
+    #: None: any payload the machine's memory allows.
+    max_payload: int | None
     requires: str | None
 
     def payloads(self, wanted: tuple[int, ...]) -> tuple[int, ...]:
         if not self.sized:
             return (MIN_PAYLOAD,)
-        return tuple(p for p in wanted if p <= self.max_payload)
+        return tuple(p for p in wanted if self.max_payload is None or p <= self.max_payload)
 
 
 @functools.cache
@@ -50,7 +48,5 @@ def entries() -> dict[str, Entry]:
     }
     for op in ops.OPS.values():
         assert op.name not in out, f"mechanism name {op.name} is used twice"
-        out[op.name] = Entry(
-            op.name, op.description, (op.pattern,), False, op.sized, MAX_PAYLOAD, op.requires
-        )
+        out[op.name] = Entry(op.name, op.description, (op.pattern,), False, op.sized, None, op.requires)
     return out

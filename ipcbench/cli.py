@@ -392,8 +392,8 @@ def cmd_list(args: argparse.Namespace) -> int:
     scenarios = _selection(args)
     cpus = machine.usable_cpus()
     if not args.ids:
-        print(catalog_text(sorted({s.pattern for s in scenarios}, key=PATTERNS.index)))
-        print("\nscenarios:")
+        # Descriptions for the reader on stderr (like the count), so stdout stays one id per line.
+        print(catalog_text(sorted({s.pattern for s in scenarios}, key=PATTERNS.index)), file=sys.stderr)
     for s in scenarios:
         print(s.id + ("  (oversubscribed)" if s.processes > cpus and not args.ids else ""))
     print(f"{len(scenarios)} scenarios", file=sys.stderr)
@@ -464,7 +464,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     lst = sub.add_parser("list", help="describe the patterns and mechanisms of a selection and its scenarios")
     _add_selection(lst)
-    lst.add_argument("--ids", action="store_true", help="only the scenario ids, one per line")
+    lst.add_argument("--ids", action="store_true", help="only the scenario ids: no descriptions, no marks")
     lst.set_defaults(func=cmd_list)
     sub.add_parser("mechanisms", help="every pattern and mechanism, one line each").set_defaults(
         func=cmd_mechanisms

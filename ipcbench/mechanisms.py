@@ -95,8 +95,8 @@ class Mechanism:
     bind_recv: Callable[[Any], Recv]
     #: An optional third-party module; without it the mechanism is skipped, saying so.
     requires: str | None = None
-    #: The largest payload sweeps give it (a proxy through a server process is slow with big ones).
-    max_payload: int = 64 << 20
+    #: The largest payload it is run with, if it has a limit (a proxy through a server process is slow).
+    max_payload: int | None = None
 
 
 def missing(requires: str | None) -> str | None:

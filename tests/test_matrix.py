@@ -178,9 +178,9 @@ def test_full_profile_sweeps_every_axis():
 def test_cli_list_describes_and_selects_a_slice(capsys):
     argv = ["list", "--pattern", "locks", "--processes", "1", "--placement", "spread", "--mechanism", "lock"]
     assert cli.main(argv) == 0
-    out = capsys.readouterr().out
-    assert "locks: acquire/release" in out and "Lock: acquire/release" in out
-    assert out.rstrip().endswith("lock-locks-1p-8B-fork-spread")
+    out, err = capsys.readouterr()
+    assert "locks: acquire/release" in err and "Lock: acquire/release" in err
+    assert out.split() == ["lock-locks-1p-8B-fork-spread"]
     assert cli.main(["list", "--ids", "--pattern", "startup", "--mechanism", "pool_start"]) == 0
     assert capsys.readouterr().out.split() == [
         "pool_start-startup-2p-8B-fork",
