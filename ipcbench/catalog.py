@@ -48,5 +48,7 @@ def entries() -> dict[str, Entry]:
     }
     for op in ops.OPS.values():
         assert op.name not in out, f"mechanism name {op.name} is used twice"
-        out[op.name] = Entry(op.name, op.description, (op.pattern,), False, op.sized, None, op.requires)
+        out[op.name] = Entry(
+            op.name, op.description, (op.pattern,), False, op.sized, op.max_payload, op.requires
+        )
     return out

@@ -117,7 +117,8 @@ class Pattern:
 
     #: Roles released last in a round, so that receivers already wait when the first message leaves.
     starters: tuple[str, ...] = ()
-    #: Daemonic workers cannot start processes of their own; close() reaps workers either way.
+    #: Daemonic workers cannot start processes of their own.  Non-daemonic ones lead their own
+    #: process group, which close() kills after the workers so no grandchild outlives the Rig.
     daemon_workers = True
 
     def check(self, scenario: Scenario) -> None:
@@ -185,7 +186,10 @@ def _worker(role: str, scenario: Scenario, ends: tuple[Any, ...], control: Any) 
         for end in ends:
             if hasattr(end, "_on_queue_feeder_error"):
                 end._on_queue_feeder_error = feeder_failed
-        run = pattern_impl(scenario.pattern).bind(role, scenario, ends)
+        impl = pattern_impl(scenario.pattern)
+        if not impl.daemon_workers:
+            os.setpgid(0, 0)  # so close() can reap what this worker starts, even if it is killed
+        run = impl.bind(role, scenario, ends)
         report("ready", os.getpid())
         while True:
             cmd = control.recv()
@@ -336,6 +340,12 @@ class Rig:
             deadline = time.monotonic() + STOP_TIMEOUT
             for w in alive:
                 w.process.join(max(0.0, deadline - time.monotonic()))
+        if not self.pattern.daemon_workers:
+            # Workers that start processes lead their own process group (see _worker): whatever
+            # they started and did not reap (killed mid-start) goes with them, not to init.
+            for w in self.workers:
+                with contextlib.suppress(Exception):
+                    os.killpg(w.process.pid, signal.SIGKILL)
         for w in self.workers:
             with contextlib.suppress(Exception):
                 w.control.close()

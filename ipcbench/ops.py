@@ -10,15 +10,17 @@ ones report their lost updates instead of failing.  ``msgs_per_s`` is operations
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import multiprocessing
 import os
+import signal
 import time
 from array import array
 from collections.abc import Callable
 from typing import Any
 
-from ipcbench import mechanisms
+from ipcbench import mechanisms, shm
 from ipcbench.harness import Pattern, RoundResult, Run, VerificationError, _Task, span
 from ipcbench.scenario import ONE_SIDED, Scenario, ScenarioError
 
@@ -49,6 +51,8 @@ class Op:
     sized: bool = False
     #: Operations are timed one by one (start-up costs), not only as a batch.
     per_op: bool = False
+    #: The largest payload it is run with, if it has a limit.
+    max_payload: int | None = None
 
 
 # --- shared_state -----------------------------------------------------------------------------------
@@ -187,6 +191,42 @@ def _proxy_value_increment(shared: Any, index: int, count: int) -> int:
     return count
 
 
+# --- ShareableList: a list of fixed-size items in one SharedMemory segment ------------------------------
+# Workers get the segment's name only: unpickling a ShareableList would attach it tracked (gh-82300).
+
+
+def _shareable_list(res: mechanisms.Resources, scenario: Scenario) -> Any:
+    from multiprocessing.shared_memory import ShareableList
+
+    sl = ShareableList([0] * scenario.producers)
+    res.defer(functools.partial(shm.destroy, sl.shm))
+    return (sl.shm.name,)
+
+
+def _attach_list(shared: Any, index: int, scenario: Scenario) -> Any:
+    return shm.attach_list(shared[0])
+
+
+def _list_item_increment(sl: Any, index: int, count: int) -> int:
+    for _ in range(count):
+        sl[index] += 1  # own index: no other process writes it
+    return count
+
+
+def _reset_list(shared: Any) -> None:
+    sl = shm.attach_list(shared[0])
+    for i in range(len(sl)):
+        sl[i] = 0
+    sl.shm.close()
+
+
+def _check_list(shared: Any, n: int) -> tuple[str | None, dict[str, Any]]:
+    sl: Any = shm.attach_list(shared[0])
+    got = sum(sl)
+    sl.shm.close()
+    return (None if got == n else f"ShareableList sums to {got}, expected exactly {n}"), {}
+
+
 # --- locks ------------------------------------------------------------------------------------------
 # Each critical section increments an unlocked counter, so mutual exclusion is checked, not assumed.
 
@@ -308,11 +348,20 @@ def _nothing() -> None:
     pass
 
 
+def _exit_on_sigterm(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
+
+
 def _process_start(shared: Any, index: int, count: int) -> Any:
     ctx = multiprocessing.get_context(shared)
     p = ctx.Process(target=_nothing, daemon=True)
     p.start()
-    p.join()
+    try:
+        p.join()
+    finally:
+        if p.is_alive():  # interrupted (SIGTERM from the Rig's close): take the child along
+            p.kill()
+            p.join()
     code = p.exitcode
     p.close()
     return code == 0
@@ -415,6 +464,16 @@ OPS: dict[str, Op] = {
             _check_array,
         ),
         Op(
+            "shareable_list",
+            "shared_state",
+            "shared_memory.ShareableList: sl[own index] += 1, no lock; must end exact",
+            _shareable_list,
+            _list_item_increment,
+            _reset_list,
+            _check_list,
+            prepare=_attach_list,
+        ),
+        Op(
             "manager_dict",
             "shared_state",
             "Manager().dict(): d[own key] += 1 through the proxy; must end exact",
@@ -494,6 +553,8 @@ OPS: dict[str, Op] = {
             _check_arrays,
             prepare=_source,
             sized=True,
+            # ~40 MB/s: 64 MiB would take seconds per copy, and the issue asks for "several MiB".
+            max_payload=4 << 20,
         ),
         Op(
             "array_memoryview",
@@ -571,8 +632,10 @@ class OpsPattern(Pattern):
             raise ScenarioError(f"{op.name}: {why}")
 
     def first_batch(self, scenario: Scenario) -> int:
-        # Start-up operations take milliseconds (spawn ~70 ms): start from one per worker.
-        return scenario.producers if OPS[scenario.mechanism].per_op else max(scenario.producers, 8)
+        # Start-up operations take milliseconds (spawn ~70 ms) and a bulk copy of 64 MiB as long:
+        # start from one per worker.
+        op = OPS[scenario.mechanism]
+        return scenario.producers if op.per_op or op.sized else max(scenario.producers, 8)
 
     def layout(self, rig: Any, res: mechanisms.Resources) -> list[tuple[str, tuple[Any, ...]]]:
         s = rig.scenario
@@ -592,6 +655,10 @@ class OpsPattern(Pattern):
         shared, index = ends
         state = op.prepare(shared, index, scenario) if op.prepare is not None else shared
         loop = op.loop
+        if op.per_op:
+            # The Rig's close() terminates a worker mid-operation: unwind, so the finally clauses
+            # reap the processes, Pool or Manager being started instead of orphaning them.
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
         if not op.per_op:
 
             def run(task: _Task) -> tuple[int, array]:

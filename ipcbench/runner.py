@@ -74,6 +74,8 @@ def describe(
     warnings = stability.round_warnings([r.elapsed_ns / 1e9 for r in results])
     if scenario.processes > cpus:
         warnings.append(f"oversubscribed: {scenario.processes} processes on {cpus} usable CPUs")
+    if scenario.placement != "none" and scenario.processes > cpus:
+        warnings.append(f"placement {scenario.placement}: {scenario.processes} workers share {cpus} CPUs")
     if info.get("lost_updates"):
         warnings.append(f"lost updates: {info['lost_updates']} of {info['updates_expected']} (no lock)")
     info["warnings"] = warnings

@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import sys
 from multiprocessing import resource_tracker
-from multiprocessing.shared_memory import SharedMemory
+from multiprocessing.shared_memory import ShareableList, SharedMemory
+from typing import Any
 
 
 def create(size: int) -> SharedMemory:
@@ -24,11 +25,20 @@ def attach(name: str) -> SharedMemory:
     """Map an existing segment without telling the resource tracker (the creator unlinks it)."""
     if sys.version_info >= (3, 13):
         return SharedMemory(name, track=False)  # type: ignore[call-arg,unused-ignore]
+    return _untracked(SharedMemory, name)
+
+
+def attach_list(name: str) -> ShareableList[Any]:
+    """A ``ShareableList`` over an existing segment, untracked like :func:`attach`."""
+    return _untracked(ShareableList, name=name)
+
+
+def _untracked(make: Any, *args: Any, **kwargs: Any) -> Any:
     register = resource_tracker.register
-    # Only this worker process is affected, and only for the duration of the attach.
+    # Only this process is affected, and only for the duration of the attach.
     resource_tracker.register = lambda name, rtype: None
     try:
-        return SharedMemory(name)
+        return make(*args, **kwargs)
     finally:
         resource_tracker.register = register
 

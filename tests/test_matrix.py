@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,31 @@ def test_startup_reaps_what_it_starts(mechanism, no_leaks):
 
 def test_startup_under_spawn(no_leaks):
     run(Scenario("process_start", "startup", 1, 0, 8, "spawn"), n=1)
+
+
+@pytest.mark.parametrize("mechanism", ["pool_start", "manager_start"])
+def test_startup_interrupted_mid_round_reaps_grandchildren(mechanism, no_leaks):
+    """close() terminates a worker busy starting a Pool or Manager: it must take them along.
+
+    Orphans would be re-parented away from the test process, so no_leaks alone could not see them:
+    the worker's children are recorded while the round runs and checked by pid afterwards.
+    """
+    import psutil
+
+    with Rig(Scenario(mechanism, "startup", 1, 0, 8, "fork"), TINY) as rig:
+        rig.start_round(100_000)
+        worker = psutil.Process(rig.workers[0].process.pid)
+        seen: set[psutil.Process] = set()
+        deadline = time.monotonic() + 30
+        while not seen and time.monotonic() < deadline:
+            seen.update(worker.children(recursive=True))
+        assert seen, "the worker never started anything"
+    _, alive = psutil.wait_procs(list(seen), timeout=10)
+    assert not alive, f"left behind: {[(p.pid, p.name()) for p in alive]}"
+
+
+def test_shareable_list_under_spawn(no_leaks):
+    run(Scenario("shareable_list", "shared_state", 2, 0, 8, "spawn"), n=100)
 
 
 def test_mechanism_must_belong_to_the_pattern():
