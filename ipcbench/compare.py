@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcbench import results
-from ipcbench.mechanisms import MECHANISMS
+from ipcbench.catalog import entries
 from ipcbench.scenario import PATTERNS
 
 EXIT_OK, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 2
@@ -46,7 +46,7 @@ MIN_ROUNDS = 3
 #: Without a usable test the ratio alone decides, at this multiple of the threshold.
 FALLBACK_FACTOR = 2.0
 #: Patterns other branches add; thresholds may name them before they exist here.
-FUTURE_PATTERNS = ("startup",)
+FUTURE_PATTERNS: tuple[str, ...] = ()
 #: The raw baseline mechanism that ``--normalize`` divides by.
 REFERENCE_MECHANISM = "os_pipe"
 
@@ -130,13 +130,14 @@ class Rules:
 
     def check_keys(self, known: Iterable[str]) -> None:
         """A threshold for a name nobody knows is a typo that would silently do nothing."""
-        names = set(known) | set(PATTERNS) | set(FUTURE_PATTERNS) | set(MECHANISMS)
+        mechanisms = entries()
+        names = set(known) | set(PATTERNS) | set(FUTURE_PATTERNS) | set(mechanisms)
         for t in self.specific:
             if t.key not in names:
                 raise CompareError(
                     f"threshold {t}: {t.key!r} is neither a pattern nor a mechanism "
                     f"(patterns: {', '.join(PATTERNS + FUTURE_PATTERNS)}; "
-                    f"mechanisms: {', '.join(MECHANISMS)})"
+                    f"mechanisms: {', '.join(mechanisms)})"
                 )
 
     def describe(self) -> str:
