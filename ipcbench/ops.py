@@ -372,8 +372,13 @@ def _pool_start(shared: Any, index: int, count: int) -> Any:
     pool = ctx.Pool(POOL_SIZE)
     try:
         ok = pool.apply(os.getpid) > 0  # the pool is up when one task has made the round trip
-    finally:
+        # close() then join(): the orderly shutdown.  terminate() hung now and then on 2 busy cores
+        # (its clean-up takes the task queue's lock, which an idle Pool worker holds while it waits).
+        pool.close()
+    except BaseException:
         pool.terminate()
+        raise
+    finally:
         pool.join()
     return ok
 
