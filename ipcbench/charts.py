@@ -52,8 +52,37 @@ class Chart:
     svg: Path
 
 
+#: Colours for the rest of the catalog: distinct within each pattern, so no two lines of one chart
+#: share a colour (tab20 without the hues the fixed palette already uses).
+CATALOG_COLOURS = (
+    "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf", "#393b79", "#637939", "#843c39",
+    "#7b4173", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2",
+)  # fmt: skip
+
+
+def _catalog_colours() -> dict[str, str]:
+    from ipcbench import catalog
+
+    out: dict[str, str] = {}
+    by_pattern: dict[str, int] = {}
+    for m in catalog.entries().values():
+        if m.name in PALETTE or m.name in out:
+            continue
+        pattern = next(iter(m.patterns), "")
+        i = by_pattern[pattern] = by_pattern.get(pattern, -1) + 1
+        out[m.name] = CATALOG_COLOURS[i % len(CATALOG_COLOURS)]
+    return out
+
+
+_CATALOG = _catalog_colours()
+
+
 def colour(mechanism: str) -> str:
-    return PALETTE.get(mechanism) or FALLBACK[zlib.crc32(mechanism.encode()) % len(FALLBACK)]
+    return (
+        PALETTE.get(mechanism)
+        or _CATALOG.get(mechanism)
+        or FALLBACK[zlib.crc32(mechanism.encode()) % len(FALLBACK)]
+    )
 
 
 def pick(column: Iterable[Any], n: int = MAX_PANELS) -> list[Any]:
@@ -406,20 +435,33 @@ def pattern_chart(
         return None
     plt = _plt()
 
-    lost = [k for k in extra_keys if "lost" in k]
+    # Only counters this pattern's own rows carry (shared state's lost updates, not start-up's).
+    lost = [
+        k
+        for k in extra_keys
+        if "lost" in k and part["extra_info"].map(lambda i, k=k: isinstance(i.get(k), int | float)).any()
+    ]
     panels = 1 + len(lost[:1])
     fig, axes = plt.subplots(
         1, panels, figsize=(12 if panels > 1 else 9, 4.2), layout="constrained", squeeze=False
     )
     styles = _styles(part)
     rows = part.assign(**{k: part["extra_info"].map(lambda i, k=k: i.get(k, math.nan)) for k in lost[:1]})
+    # Start-up is a cost: milliseconds per operation (median op_ns where saved), lower is better.
+    cost = pattern == "startup"
+    if cost:
+        per_op = part["extra_info"].map(lambda i: (i.get("op_ns") or {}).get("p50", math.nan) / 1e6)
+        rows = rows.assign(msgs_per_s=per_op.fillna(1e3 / part["msgs_per_s"]))
     by_method = rows["processes"].nunique() < 2
     x = "start_method" if by_method else "processes"
     keys = ["series", "mechanism", "start_method", "processes"]
     data = _medians(rows, keys, ["msgs_per_s", *lost[:1]])
     methods = sorted(data["start_method"].unique())
     for ax, col, label in zip(
-        axes[0], ["msgs_per_s", *lost[:1]], ["operations per second", *lost[:1]], strict=False
+        axes[0],
+        ["msgs_per_s", *lost[:1]],
+        ["milliseconds per operation (lower is better)" if cost else "operations per second", *lost[:1]],
+        strict=False,
     ):
         for (series, mech, method), g in data.groupby(["series", "mechanism", "start_method"]):
             ls, mk = styles[str(series)]
@@ -440,9 +482,8 @@ def pattern_chart(
             ax.set_xlabel("processes")
         ax.grid(True, alpha=0.3)
     _legend(fig, _mechanisms(part), styles)
-    caption = (
-        f"Benchmarks of the {pattern} pattern: operations/s of the median round by {x.replace('_', ' ')}."
-    )
+    what = "median time per operation" if cost else "operations/s of the median round"
+    caption = f"Benchmarks of the {pattern} pattern: {what} by {x.replace('_', ' ')}."
     if lost:
         caption += f" Right: {lost[0]} (from the benchmark's own counter)."
     return _save(fig, out_dir, pattern.replace("_", "-"), title, caption)

@@ -156,17 +156,25 @@ def pattern_impl(name: str) -> Pattern:
 # --- worker side ------------------------------------------------------------------------------------
 
 
-def _die_with_parent() -> None:
-    """Linux: have the kernel kill this worker if its parent dies, so no orphan keeps spinning."""
+def die_with_parent(parent_pid: int | None = None) -> None:
+    """Linux: have the kernel kill this worker if its parent dies, so no orphan keeps spinning.
+
+    A parent that died before the request was made is not covered by it: then the worker is already
+    an orphan, which ``parent_pid`` (the expected parent, where it is known) reveals.
+    """
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):
             libc = ctypes.CDLL(None, use_errno=True)
             libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if parent_pid is not None and os.getppid() != parent_pid:
+        os._exit(1)
 
 
-def _worker(role: str, scenario: Scenario, ends: tuple[Any, ...], control: Any) -> None:
+def _worker(
+    role: str, scenario: Scenario, ends: tuple[Any, ...], control: Any, parent_pid: int | None = None
+) -> None:
     """A worker's whole life: bind its ends, report ready, then serve rounds until told to stop."""
-    _die_with_parent()
+    die_with_parent(parent_pid)
     # The parent handles Ctrl-C and tears us down; a worker must not die half-way on its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # A Queue's feeder thread may report an error while the main thread reports a round.
@@ -199,9 +207,11 @@ def _worker(role: str, scenario: Scenario, ends: tuple[Any, ...], control: Any) 
             result = run(cmd)
             t1 = time.perf_counter_ns()
             report("done", t0, t1, result)
-    except (EOFError, BrokenPipeError, ConnectionResetError):
-        # The parent or a peer went away; the parent reports that, not us.
-        pass
+    except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
+        # A peer, or the process behind the channel (a Manager's server), went away.  Say so; if it
+        # was the parent that went, nobody hears this and the parent's own error stands.
+        with contextlib.suppress(Exception):
+            report("error", f"its channel closed under it ({type(exc).__name__}: a peer or server went away)")
     except BaseException as exc:
         with contextlib.suppress(Exception):
             report("error", f"{type(exc).__name__}: {exc}")
@@ -286,7 +296,14 @@ class Rig:
             parent_end, child_end = ctx.Pipe()
             process = ctx.Process(
                 target=_worker,
-                args=(role, self.scenario, ends, child_end),
+                # Under forkserver the parent is the fork server, whose pid we do not know.
+                args=(
+                    role,
+                    self.scenario,
+                    ends,
+                    child_end,
+                    None if s.start_method == "forkserver" else os.getpid(),
+                ),
                 name=f"ipcbench-{self.scenario.id}-{role}-{index}",
                 daemon=self.pattern.daemon_workers,
             )
@@ -385,7 +402,7 @@ class Rig:
 
     def finish_round(self) -> RoundResult:
         """Wait for every worker's report, with a deadline, and verify the round."""
-        replies = self._collect(self.expected_s * 3 + self.settings.grace, f"round {self._round}")
+        replies = self._collect(self.expected_s * 3 + self.settings.grace, f"running round {self._round}")
         elapsed = time.perf_counter_ns() - self._t_start
         self._round += 1
         self.expected_s = elapsed / 1e9
@@ -415,7 +432,18 @@ class Rig:
                     dead.append(w)
                     continue
                 if reply[0] == "error":
+                    # A worker whose peer was killed reports a closed channel at the same moment the
+                    # peer's sentinel fires: name the dead peer, the cause, rather than the witness.
+                    # (Workers that report an error then exit cleanly; only a crash is a cause.)
+                    others = [x for x, v in sentinels.items() if v is not w]
+                    crashed = [
+                        sentinels[x]
+                        for x in multiprocessing.connection.wait(others, 0.2)
+                        if sentinels[x].process.exitcode not in (0, None)
+                    ]
                     self._pending.clear()
+                    if crashed:
+                        self._raise_dead(crashed[0], f"while {stage}")
                     raise WorkerFailed(f"{self.scenario.id}: {w.name} failed while {stage}: {reply[1]}")
                 replies[w.name] = reply
             if dead:

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcbench import machine, schema, selection, storage
-from ipcbench.harness import HarnessError, Rig, Settings, _die_with_parent
+from ipcbench.harness import HarnessError, Rig, Settings, die_with_parent
 from ipcbench.scenario import Scenario, ScenarioError, format_size, parse_size
 
 #: Mechanisms whose hand-written loop is written below.
@@ -82,7 +82,7 @@ def _recv(mechanism: str, end: Any) -> Any:
 
 
 def _hand_producer(mechanism: str, out: Any, go: Any, payload_bytes: int, n: int) -> None:
-    _die_with_parent()  # an orphan blocked on its channel would never exit
+    die_with_parent()  # an orphan blocked on its channel would never exit
     send = _send(mechanism, out)
     payload = b"\x5a" * payload_bytes
     with contextlib.suppress(EOFError, OSError):
@@ -94,7 +94,7 @@ def _hand_producer(mechanism: str, out: Any, go: Any, payload_bytes: int, n: int
 
 
 def _hand_consumer(mechanism: str, inp: Any, barrier: Any, go: Any, n: int, report: Any) -> None:
-    _die_with_parent()  # an orphan blocked on its channel would never exit
+    die_with_parent()  # an orphan blocked on its channel would never exit
     recv = _recv(mechanism, inp)
     clock = time.perf_counter_ns
     with contextlib.suppress(threading.BrokenBarrierError):
@@ -113,7 +113,7 @@ def _hand_consumer(mechanism: str, inp: Any, barrier: Any, go: Any, n: int, repo
 def _hand_pinger(
     mechanism: str, out: Any, inp: Any, barrier: Any, payload_bytes: int, n: int, report: Any
 ) -> None:
-    _die_with_parent()  # an orphan blocked on its channel would never exit
+    die_with_parent()  # an orphan blocked on its channel would never exit
     send, recv = _send(mechanism, out), _recv(mechanism, inp)
     payload = b"\x5a" * payload_bytes
     clock = time.perf_counter_ns
@@ -133,7 +133,7 @@ def _hand_pinger(
 
 
 def _hand_ponger(mechanism: str, out: Any, inp: Any) -> None:
-    _die_with_parent()  # an orphan blocked on its channel would never exit
+    die_with_parent()  # an orphan blocked on its channel would never exit
     send, recv = _send(mechanism, out), _recv(mechanism, inp)
     while True:
         msg = recv()

@@ -202,3 +202,20 @@ def test_close_reaps_a_stopped_worker(no_leaks):
     rig.start_round(10)
     rig.close()
     assert all(w.exitcode is not None for w in rig.workers)
+
+
+@pytest.mark.parametrize(("mech", "pattern"), [("manager_queue", "throughput"), ("manager_queue", "latency")])
+def test_manager_server_killed_mid_round_is_reported(mech, pattern, no_leaks):
+    """The Manager's server process is the channel: its death must end the round, not hang it."""
+    settings = Settings(round_time=0.002, rounds=1, grace=30.0)
+    with Rig(scenario(mech, pattern, size=8), settings) as rig:
+        rig.run_round(10)
+        server = rig.resources._manager._process
+        rig.start_round(10**8)
+        os.kill(server.pid, signal.SIGKILL)
+        t0 = time.monotonic()
+        with pytest.raises(harness.HarnessError) as err:
+            rig.finish_round()
+        took = time.monotonic() - t0
+    assert rig.scenario.id in str(err.value)
+    assert took < settings.grace, f"the manager's death took {took:.1f} s to notice"
