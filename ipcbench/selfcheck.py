@@ -30,7 +30,7 @@ from typing import Any
 
 from ipcbench import machine, schema, selection, storage
 from ipcbench.harness import HarnessError, Rig, Settings, die_with_parent
-from ipcbench.scenario import Scenario, ScenarioError, format_size, parse_size
+from ipcbench.scenario import PLACEMENTS, Scenario, ScenarioError, format_size, parse_size
 
 #: Mechanisms whose hand-written loop is written below.
 MECHANISMS = ("pipe_bytes", "queue")
@@ -44,7 +44,10 @@ _GRACE = 10.0
 
 
 def targets(
-    scenarios: Iterable[Scenario] | None = None, start_method: str | None = None, payload: int = PAYLOAD
+    scenarios: Iterable[Scenario] | None = None,
+    start_method: str | None = None,
+    payload: int = PAYLOAD,
+    placement: str = "none",
 ) -> list[Scenario]:
     """The calibration scenarios: 1:1 ``pipe_bytes`` and ``queue`` at ``payload``, both patterns.
 
@@ -53,7 +56,11 @@ def targets(
     """
     if scenarios is None:
         method = start_method or selection.default_start_method()
-        return [Scenario(m, p, 1, 1, payload, method) for p in ("throughput", "latency") for m in MECHANISMS]
+        return [
+            Scenario(m, p, 1, 1, payload, method, placement=placement)
+            for p in ("throughput", "latency")
+            for m in MECHANISMS
+        ]
     return [
         s
         for s in scenarios
@@ -179,6 +186,18 @@ class _Hand:
         for end in self._ends:
             if hasattr(end, "send_bytes"):
                 end.close()
+        self._place(scenario.placement)
+
+    def _place(self, placement: str) -> None:
+        """Pin as the harness pins its workers (Rig._place): the same CPUs, in the same order, so
+        the comparison is not a comparison of placements (a cross-CPU wake-up costs ~9x here)."""
+        if placement == "none":
+            return
+        import psutil
+
+        cpus = sorted(psutil.Process().cpu_affinity() or [0])
+        for i, p in enumerate(self.processes):
+            psutil.Process(p.pid).cpu_affinity([cpus[i % len(cpus)]] if placement == "spread" else [cpus[0]])
 
     def round(self, timeout: float) -> tuple[int, float]:
         """One round: (elapsed ns, median round trip ns or 0) as the hand-written process measured it."""
@@ -412,6 +431,12 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--round-time", type=float, default=0.05, metavar="S", help="target seconds per round")
     p.add_argument("--payload", default="1KiB", metavar="SIZE", help="payload size (default 1KiB)")
     p.add_argument("--start-method", metavar="S", help="fork, spawn or forkserver (default: the platform's)")
+    p.add_argument(
+        "--placement",
+        choices=PLACEMENTS,
+        default="spread",
+        help="pin both sides alike (default spread: one CPU each); none leaves it to the scheduler",
+    )
     p.add_argument("--output", "-o", metavar="PATH", help="also save the checks as JSON (never overwrites)")
     return p
 
@@ -447,7 +472,7 @@ def cmd(args: argparse.Namespace) -> int:
     try:
         settings = Settings(round_time=args.round_time, rounds=args.rounds)
         payload = parse_size(args.payload)
-        chosen = targets(start_method=args.start_method, payload=payload)
+        chosen = targets(start_method=args.start_method, payload=payload, placement=args.placement)
         if chosen[0].start_method not in multiprocessing.get_all_start_methods():
             raise ScenarioError(f"start method {chosen[0].start_method!r} is not available on this platform")
     except ScenarioError as exc:
