@@ -29,6 +29,10 @@ def kill(role: str, sig: int = signal.SIGKILL) -> Callable[[Rig], None]:
     return inject
 
 
+def kill_manager(rig: Rig) -> None:
+    os.kill(rig.resources._manager._process.pid, signal.SIGKILL)
+
+
 def measure(name: str, scenario: Scenario, inject: Callable[[Rig], None], grace: float) -> str:
     settings = Settings(round_time=0.01, rounds=1, warmup_rounds=0, grace=grace)
     shm_before = set(os.listdir("/dev/shm"))
@@ -64,6 +68,7 @@ def main() -> None:
         ("producer SIGKILL", Scenario("queue", "throughput", 1, 1, 1024, "fork"), kill("producer")),
         ("ponger SIGKILL", Scenario("pipe", "latency", 1, 1, 1024, "fork"), kill("ponger")),
         ("pinger SIGKILL (spawn)", Scenario("simple_queue", "latency", 1, 1, 1024, "spawn"), kill("pinger")),
+        ("Manager server SIGKILL", Scenario("manager_queue", "throughput", 1, 1, 1024, "fork"), kill_manager),
         (
             "consumer SIGSTOP (stall)",
             Scenario("pipe_bytes", "throughput", 1, 1, 1024, "fork"),
