@@ -266,6 +266,7 @@ class Rig:
         self._t_start = 0
         #: True from the release of a round until it is verified; a failed round leaves it set.
         self._in_round = True
+        self._closed = False
         self._n = 0
         self.resources: mechanisms.Resources | None = None
         #: What a one-sided pattern's workers share, kept by the parent to check rounds.
@@ -337,8 +338,11 @@ class Rig:
         """Ask every worker to stop; terminate, then kill, whoever does not exit in time.
 
         After a failed or interrupted round the workers are mid-message and cannot hear a polite
-        request, so they are terminated at once.
+        request, so they are terminated at once.  Closing twice is harmless.
         """
+        if self._closed:
+            return
+        self._closed = True
         if not self._in_round:
             for w in self.workers:
                 with contextlib.suppress(Exception):
