@@ -501,12 +501,15 @@ class Rig:
     # -- calibration --
 
     def calibrate(self) -> int:
-        """Grow the batch until a round lasts about ``round_time``; these rounds also warm up."""
+        """Grow the batch until a round lasts about ``round_time``; these rounds also warm up.
+
+        The last round always ran at the returned batch size, so it is a warm-up round too.
+        """
         target = self.settings.round_time
         n = self.pattern.first_batch(self.scenario)
-        for _ in range(20):
+        for attempt in range(20):
             elapsed = self.run_round(n).elapsed_ns / 1e9
-            if elapsed >= target * 0.8 or n >= self.settings.max_messages:
+            if elapsed >= target * 0.8 or n >= self.settings.max_messages or attempt == 19:
                 break
             grow = target / max(elapsed, 1e-6)
             n = min(self.settings.max_messages, max(n + 1, int(n * min(grow, 10.0))))
