@@ -442,7 +442,7 @@ class Rig:
                     others = [x for x, v in sentinels.items() if v is not w]
                     crashed = [
                         sentinels[x]
-                        for x in multiprocessing.connection.wait(others, 0.2)
+                        for x in multiprocessing.connection.wait(others, 0.05)
                         if sentinels[x].process.exitcode not in (0, None)
                     ]
                     self._pending.clear()
