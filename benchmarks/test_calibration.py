@@ -13,7 +13,7 @@ from ipcbench import plugin, selfcheck
 def pytest_generate_tests(metafunc):
     if metafunc.definition.get_closest_marker("calibration"):
         # Parametrized directly under the name "scenario", so params hold the id saved in extra_info.
-        ids = [selfcheck.PREFIX + s.id for s in selfcheck.targets(plugin.selected(metafunc.config))]
+        ids = [selfcheck.PREFIX + s.id for s in selfcheck.targets(plugin.scenarios(metafunc.config))]
         metafunc.parametrize("scenario", ids, ids=ids)
 
 

@@ -451,15 +451,17 @@ def pattern_chart(
     cost = pattern == "startup"
     if cost:
         per_op = part["extra_info"].map(lambda i: (i.get("op_ns") or {}).get("p50", math.nan) / 1e6)
-        rows = rows.assign(msgs_per_s=per_op.fillna(1e3 / part["msgs_per_s"]))
+        rows = rows.assign(figure=per_op.fillna(1e3 / part["msgs_per_s"]))
+    else:
+        rows = rows.assign(figure=part["msgs_per_s"])
     by_method = rows["processes"].nunique() < 2
     x = "start_method" if by_method else "processes"
     keys = ["series", "mechanism", "start_method", "processes"]
-    data = _medians(rows, keys, ["msgs_per_s", *lost[:1]])
+    data = _medians(rows, keys, ["figure", *lost[:1]])
     methods = sorted(data["start_method"].unique())
     for ax, col, label in zip(
         axes[0],
-        ["msgs_per_s", *lost[:1]],
+        ["figure", *lost[:1]],
         ["milliseconds per operation (lower is better)" if cost else "operations per second", *lost[:1]],
         strict=False,
     ):
@@ -471,7 +473,7 @@ def pattern_chart(
             ax.plot(
                 xs, g[col], color=colour(mech), ls=ls if not by_method else "none", marker=mk, ms=8, label=tag
             )
-        if col == "msgs_per_s":
+        if col == "figure":
             _log_axis(ax, "y")
         ax.set_ylabel(label)
         if by_method:

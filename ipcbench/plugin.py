@@ -48,6 +48,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--ipc-not-run-file", metavar="PATH", help="append the ids of skipped scenarios to this file")
 
 
+def scenarios(config: pytest.Config) -> list[Scenario]:
+    """The scenarios this session runs, expanded once at configure time."""
+    return list(config.stash[_SCENARIOS].values())
+
+
 def selected(config: pytest.Config) -> list[Scenario]:
     sel = selection.select(
         config.getoption("ipc_profile"),
@@ -76,13 +81,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "ipcbench(pattern): an ipcbench benchmark of one pattern")
     config.addinivalue_line("markers", "calibration: the harness beside hand-written loops (selfcheck)")
     try:
-        config.stash[_SCENARIOS] = selected(config)
+        # Keyed by id: fixtures and the progress line look a scenario up by the id in its params.
+        config.stash[_SCENARIOS] = {s.id: s for s in selected(config)}
         config.stash[_SETTINGS] = settings(config)
     except ScenarioError as exc:
         raise pytest.UsageError(str(exc)) from None
 
 
-_SCENARIOS = pytest.StashKey[list[Scenario]]()
+_SCENARIOS = pytest.StashKey[dict[str, Scenario]]()
 _SETTINGS = pytest.StashKey[Settings]()
 _PROGRESS = pytest.StashKey[dict[str, Any]]()
 
@@ -92,15 +98,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if marker is None or "scenario" not in metafunc.fixturenames:
         return
     pattern = marker.kwargs["pattern"]
-    ids = [s.id for s in metafunc.config.stash[_SCENARIOS] if s.pattern == pattern]
+    ids = [s.id for s in metafunc.config.stash[_SCENARIOS].values() if s.pattern == pattern]
     # Parametrized by id (indirect), so pytest-benchmark saves a readable string in "params".
     metafunc.parametrize("scenario", ids, ids=ids, indirect=True)
 
 
 @pytest.fixture
 def scenario(request: pytest.FixtureRequest) -> Scenario:
-    by_id = {s.id: s for s in request.config.stash[_SCENARIOS]}
-    chosen = by_id[request.param]
+    chosen = request.config.stash[_SCENARIOS][request.param]
     why = mechanisms.missing(catalog.entries()[chosen.mechanism].requires)
     if why:
         pytest.skip(f"{chosen.mechanism} {why}")
@@ -129,7 +134,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         with open(path) as fh:
             config.stash[_PREFLIGHT] = json.load(fh)
     elif not config.getoption("collectonly"):
-        most = max((s.processes for s in config.stash[_SCENARIOS]), default=2)
+        most = max((s.processes for s in config.stash[_SCENARIOS].values()), default=2)
         config.stash[_PREFLIGHT] = preflight.collect(most)
 
 
@@ -145,7 +150,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     ]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
-        items[:] = [i for i in items if i not in dropped]
+        gone = set(dropped)
+        items[:] = [i for i in items if i not in gone]
 
 
 def _empty_pattern(item: pytest.Item) -> bool:
@@ -158,8 +164,7 @@ def _item_scenario(item: pytest.Item) -> tuple[str, Scenario | None]:
     """The scenario id an item runs and its Scenario (None for calibration items and other tests)."""
     params = getattr(getattr(item, "callspec", None), "params", {})
     if "scenario" in params:
-        by_id = {s.id: s for s in item.config.stash[_SCENARIOS]}
-        return params["scenario"], by_id.get(params["scenario"])
+        return params["scenario"], item.config.stash[_SCENARIOS].get(params["scenario"])
     return item.name, None
 
 

@@ -40,7 +40,6 @@ def describe(
     settings: Settings,
     results: Sequence[RoundResult],
     median_s: float,
-    stddev_s: float | None,
     affinity: dict[str, list[int]],
 ) -> dict[str, Any]:
     """The ``extra_info`` of one benchmark (keys documented in :mod:`ipcbench.schema`).
@@ -132,10 +131,9 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings) -> None
     measured = timed[-settings.rounds :]
     stats = getattr(getattr(benchmark, "stats", None), "stats", None)
     if stats is not None:
-        median_s, stddev_s = stats.median, (stats.stddev if len(measured) > 1 else None)
+        median_s = stats.median
     else:  # --benchmark-disable: pytest-benchmark kept no stats; use our own clock.
         median_s = statistics.median(r.elapsed_ns for r in measured) / 1e9
-        stddev_s = None
-    info = describe(scenario, settings, measured, median_s, stddev_s, affinity)
+    info = describe(scenario, settings, measured, median_s, affinity)
     info["placement_masks"] = placement
     benchmark.extra_info.update(info)

@@ -53,7 +53,8 @@ def _not_in_use_elsewhere(names: set[str]) -> set[str]:
             continue
         try:
             with open(f"/proc/{pid}/maps") as fh:
-                in_use |= {n for n in names if f"/dev/shm/{n}" in fh.read()}
+                maps = fh.read()  # once: a second read() of the file returns ""
         except OSError:
             continue
+        in_use |= {n for n in names if f"/dev/shm/{n}" in maps}
     return names - in_use
