@@ -24,6 +24,7 @@ from typing import Any
 from ipcbench import (
     catalog,
     compare,
+    eta,
     export,
     history,
     machine,
@@ -218,7 +219,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         flush=True,
     )
     round_time, rounds = selection.PROFILE_SETTINGS[args.profile]
-    estimate = selection.estimate_seconds(scenarios, args.round_time or round_time, args.rounds or rounds)
+    estimate = eta.estimate(scenarios, args.round_time or round_time, args.rounds or rounds)
     print(f"estimated duration: about {_fmt_duration(estimate)} (a rough model; the machine's load adds)")
     over = sum(s.processes > cpus for s in scenarios)
     if over:

@@ -1,23 +1,32 @@
-"""Time to result: how long the scenarios still to come will take, from those already done.
+"""How long a run takes: a model per scenario before it starts, corrected by what has run so far.
 
-Scenarios of one kind (pattern, process count, start method) cost about the same: the timed rounds
-are calibrated to the same target time, and what differs is the overhead around them (starting more
-processes, spawn against fork).  So the estimate for a scenario is the median duration of finished
-scenarios of its kind, else of all finished ones, else a prior from the settings.
+The model (:func:`expected`) knows what makes one scenario longer than another: calibration, warm-up
+and timed rounds at the target round time, worker start-up by start method, and the floor a big
+payload puts on a round (a minimum batch must move however long it takes).  It does not know this
+machine, so while a run goes on :func:`seconds_left` scales the model of every remaining scenario by
+the median measured/model ratio of finished scenarios of its kind, else of all finished ones.
+
+A plain median of durations per kind, used before, ignored payload size: early in the full profile it
+predicted about half of the real two and a half hours, and ``--max-time`` trusted it.
 """
 
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
-from ipcbench.harness import Settings
 from ipcbench.scenario import Scenario
 
+#: Seconds to start one worker and have it report ready, by start method.
+WORKER_START_S = {"fork": 0.01, "forkserver": 0.03, "spawn": 0.08}
+#: Seconds per operation of the start-up benchmarks, by start method (PITFALLS: process start).
+STARTUP_OP_S = {"fork": 0.005, "forkserver": 0.02, "spawn": 0.08}
+#: Bytes/s a big payload moves at, for the floor a minimum batch of 8 messages puts on a round.
+BULK_BYTES_PER_S = 1e9
 #: Calibration usually takes a few rounds of growing batches: count them as this many full rounds.
-CALIBRATION_ROUNDS = 3
-#: Seconds to start one worker process and tear it down (fork; spawn costs more and is learnt).
-STARTUP_S = 0.02
+CALIBRATION_ROUNDS = 4
+#: pytest's and the rig's own cost per benchmark.
+OVERHEAD_S = 0.05
 
 
 def kind(scenario: Scenario | None) -> str:
@@ -27,18 +36,34 @@ def kind(scenario: Scenario | None) -> str:
     return f"{scenario.pattern}-{scenario.processes}p-{scenario.start_method}"
 
 
-def prior(settings: Settings, processes: int = 2) -> float:
-    """A guess before anything has run: calibration, warm-up and timed rounds, plus start-up."""
-    rounds = CALIBRATION_ROUNDS + settings.warmup_rounds + settings.rounds
-    return rounds * settings.round_time + STARTUP_S * processes
+def expected(scenario: Scenario | None, round_time: float, rounds: int, warmup_rounds: int = 1) -> float:
+    """Model seconds for one scenario; None (a calibration item) counts as a plain 2-process one."""
+    processes = scenario.processes if scenario else 2
+    start = WORKER_START_S[scenario.start_method if scenario else "fork"] * processes
+    floor = 8 * scenario.payload_bytes / BULK_BYTES_PER_S if scenario else 0.0
+    if scenario is not None and scenario.pattern == "startup":
+        heavy = scenario.mechanism in ("pool_start", "manager_start")
+        per_op = STARTUP_OP_S[scenario.start_method] * (10 if heavy else 1)
+        floor = max(floor, per_op * max(1, processes / 2))
+    per_round = max(round_time, floor)
+    return OVERHEAD_S + start + per_round * (CALIBRATION_ROUNDS + warmup_rounds + rounds)
 
 
-def seconds_left(done: Iterable[tuple[str, float]], remaining: Sequence[str], fallback: float) -> float:
-    """``done``: (kind, seconds) of finished scenarios; ``remaining``: the kinds still to run."""
+def estimate(scenarios: Iterable[Scenario], round_time: float, rounds: int) -> float:
+    """The model's total for a sweep, printed before a run starts so nobody starts hours by accident."""
+    return sum(expected(s, round_time, rounds) for s in scenarios)
+
+
+def seconds_left(done: Iterable[tuple[str, float, float]], remaining: Iterable[tuple[str, float]]) -> float:
+    """``done``: (kind, model, measured seconds) of finished items; ``remaining``: (kind, model).
+
+    Ratios, not durations, are pooled: a 64 MiB scenario and an 8 B one of the same kind differ by
+    their model, while the machine's speed (and load) shows in both as the same factor.
+    """
     by_kind: dict[str, list[float]] = {}
-    for key, seconds in done:
-        by_kind.setdefault(key, []).append(seconds)
-    every = [s for values in by_kind.values() for s in values]
-    overall = statistics.median(every) if every else fallback
+    for key, model, seconds in done:
+        by_kind.setdefault(key, []).append(seconds / model)
+    every = [r for ratios in by_kind.values() for r in ratios]
+    overall = statistics.median(every) if every else 1.0
     medians = {k: statistics.median(v) for k, v in by_kind.items()}
-    return sum(medians.get(k, overall) for k in remaining)
+    return sum(model * medians.get(key, overall) for key, model in remaining)

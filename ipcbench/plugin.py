@@ -171,19 +171,23 @@ def _item_scenario(item: pytest.Item) -> tuple[str, Scenario | None]:
 def _predicted(item: pytest.Item) -> float:
     """Seconds this item is expected to take, from the items done so far (see ipcbench.eta)."""
     state = item.config.stash[_PROGRESS]
-    scenario = _item_scenario(item)[1]
-    return eta.seconds_left(
-        state["done_kinds"], [eta.kind(scenario)], eta.prior(item.config.stash[_SETTINGS])
-    )
+    return eta.seconds_left(state["done"], [state["models"][state["index"][item.nodeid]]])
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
+    settings = session.config.stash[_SETTINGS]
+
+    def model(item: pytest.Item) -> tuple[str, float]:
+        scenario = _item_scenario(item)[1]
+        cost = eta.expected(scenario, settings.round_time, settings.rounds, settings.warmup_rounds)
+        return eta.kind(scenario), cost
+
     session.config.stash[_PROGRESS] = {
         "total": len(session.items),
-        "done": 0,
-        "kinds": [eta.kind(_item_scenario(i)[1]) for i in session.items],
+        "models": [model(i) for i in session.items],
         "index": {item.nodeid: n for n, item in enumerate(session.items)},
-        "done_kinds": [],
+        # (kind, model seconds, measured seconds) of every finished item.
+        "done": [],
     }
 
 
@@ -221,13 +225,11 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     state = item.config.stash[_PROGRESS]
     # By position, not by count: --max-time may skip a long scenario and still run a shorter one after it.
     at = state["index"][item.nodeid]
-    state["done_kinds"].append((state["kinds"][at], call.duration))
+    state["done"].append((*state["models"][at], call.duration))
     if not item.config.getoption("ipc_progress"):
         return
-    state["done"] += 1
-    done, total = state["done"], state["total"]
-    settings = item.config.stash[_SETTINGS]
-    left = eta.seconds_left(state["done_kinds"], state["kinds"][at + 1 :], eta.prior(settings))
+    done, total = len(state["done"]), state["total"]
+    left = eta.seconds_left(state["done"], state["models"][at + 1 :])
     fixture = getattr(item, "funcargs", {}).get("benchmark")
     info = getattr(fixture, "extra_info", {}) if fixture is not None else {}
     figure = "FAILED"

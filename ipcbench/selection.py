@@ -150,33 +150,3 @@ def select(
         start_methods=tuple(start_methods) or base.start_methods,
         placements=tuple(placements) or base.placements,
     )
-
-
-# --- how long a sweep takes -------------------------------------------------------------------------
-# A rough model, good to a factor of two on a quiet machine: it is printed before a run starts so that
-# nobody starts an hour-long sweep by accident.
-
-#: Seconds to start one worker and have it report ready, by start method.
-_WORKER_START_S = {"fork": 0.01, "forkserver": 0.03, "spawn": 0.08}
-#: Seconds per operation of the start-up benchmarks, by start method (PITFALLS: process start).
-_STARTUP_OP_S = {"fork": 0.005, "forkserver": 0.02, "spawn": 0.08}
-#: Bytes/s a big payload moves at, for the floor a minimum batch of 8 messages puts on a round.
-_BULK_BYTES_PER_S = 1e9
-#: Calibration rounds a scenario typically needs, and pytest's own cost per benchmark.
-_CALIBRATION_ROUNDS = 4
-_OVERHEAD_S = 0.05
-
-
-def estimate_seconds(scenarios: Iterable[Scenario], round_time: float, rounds: int) -> float:
-    total = 0.0
-    for s in scenarios:
-        start = _WORKER_START_S[s.start_method] * s.processes
-        floor = 8 * s.payload_bytes / _BULK_BYTES_PER_S
-        if s.pattern == "startup":
-            per_op = _STARTUP_OP_S[s.start_method] * (
-                10 if s.mechanism in ("pool_start", "manager_start") else 1
-            )
-            floor = max(floor, per_op * max(1, s.processes / 2))
-        per_round = max(round_time, floor)
-        total += _OVERHEAD_S + start + per_round * (_CALIBRATION_ROUNDS + 1 + rounds)
-    return total

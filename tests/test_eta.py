@@ -1,30 +1,50 @@
-"""The time-left estimate: per kind of scenario, then overall, then a prior from the settings."""
+"""Time left: the per-scenario model, scaled by the measured/model ratio of finished scenarios."""
 
 import pytest
 
 from ipcbench import eta
-from ipcbench.harness import Settings
 from ipcbench.scenario import Scenario
 
-
-def test_prior_counts_calibration_warmup_and_timed_rounds():
-    settings = Settings(round_time=0.02, rounds=5, warmup_rounds=1)
-    assert eta.prior(settings, processes=2) == pytest.approx((3 + 1 + 5) * 0.02 + 2 * eta.STARTUP_S)
+SMALL = Scenario("queue", "throughput", 1, 1, 8, "fork")
+BIG = Scenario("queue", "throughput", 1, 1, 64 << 20, "fork")
 
 
-def test_nothing_done_uses_the_prior():
-    assert eta.seconds_left([], ["a", "b"], fallback=0.5) == 1.0
+def test_model_counts_calibration_warmup_and_timed_rounds():
+    expected = eta.OVERHEAD_S + 2 * eta.WORKER_START_S["fork"] + (eta.CALIBRATION_ROUNDS + 1 + 5) * 0.02
+    assert eta.expected(SMALL, 0.02, 5) == pytest.approx(expected)
 
 
-def test_each_kind_uses_its_own_median_and_unknown_kinds_the_overall_one():
-    done = [("2p", 0.2), ("2p", 0.3), ("2p", 10.0), ("4p", 1.0)]
-    # 2p: median 0.3 (the slow outlier does not count); 4p: 1.0; 8p unseen: median of all = 0.65.
-    assert eta.seconds_left(done, ["2p", "4p", "8p"], fallback=99) == pytest.approx(0.3 + 1.0 + 0.65)
+def test_a_big_payload_costs_more_than_its_round_time():
+    # A round must move a minimum batch however long that takes, so 64 MiB is not an 8 B scenario.
+    assert eta.expected(BIG, 0.1, 15) > 4 * eta.expected(SMALL, 0.1, 15)
+
+
+def test_spawn_costs_more_than_fork():
+    spawn = Scenario("queue", "throughput", 1, 1, 8, "spawn")
+    assert eta.expected(spawn, 0.1, 15) > eta.expected(SMALL, 0.1, 15)
+
+
+def test_nothing_done_trusts_the_model():
+    assert eta.seconds_left([], [("a", 0.5), ("b", 1.5)]) == 2.0
+
+
+def test_each_kind_scales_by_its_own_median_ratio_and_unknown_kinds_by_the_overall_one():
+    # 2p runs at twice its model (the slow outlier does not count), 4p at the model.
+    done = [("2p", 1.0, 2.0), ("2p", 1.0, 2.0), ("2p", 1.0, 30.0), ("4p", 2.0, 2.0)]
+    # Unseen 8p: median of all ratios (2, 2, 30, 1) = 2.
+    left = eta.seconds_left(done, [("2p", 10.0), ("4p", 3.0), ("8p", 1.0)])
+    assert left == pytest.approx(10.0 * 2 + 3.0 * 1 + 1.0 * 2)
+
+
+def test_the_ratio_carries_a_small_payloads_speed_to_a_big_one():
+    # The old per-kind median of durations would have predicted the big one as short as the small.
+    small, big = eta.expected(SMALL, 0.1, 15), eta.expected(BIG, 0.1, 15)
+    left = eta.seconds_left([("k", small, 1.5 * small)], [("k", big)])
+    assert left == pytest.approx(1.5 * big)
 
 
 def test_kind_groups_by_pattern_processes_and_start_method():
-    a = Scenario("queue", "throughput", 1, 1, 8, "fork")
     b = Scenario("pipe", "throughput", 1, 1, 65536, "fork")
     c = Scenario("queue", "throughput", 3, 1, 8, "fork")
-    assert eta.kind(a) == eta.kind(b) != eta.kind(c)
+    assert eta.kind(SMALL) == eta.kind(b) != eta.kind(c)
     assert eta.kind(None) == "other"

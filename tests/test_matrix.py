@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ipcbench import catalog, cli, mechanisms, results, selection
+from ipcbench import catalog, cli, eta, mechanisms, results, selection
 from ipcbench.harness import Rig, Settings, VerificationError, WorkerDied
 from ipcbench.ops import OPS
 from ipcbench.scenario import Scenario, ScenarioError
@@ -196,9 +196,9 @@ def test_full_profile_sweeps_every_axis():
     assert max(sel.payloads) == 64 << 20 and min(sel.payloads) == 8
     assert {s.processes for s in scenarios if s.pattern == "locks"} == {1, 2, 3, 4}
     assert max(s.payload_bytes for s in scenarios if s.mechanism == "manager_queue") == 4 << 20
-    estimate = selection.estimate_seconds(scenarios, *selection.PROFILE_SETTINGS["full"])
+    estimate = eta.estimate(scenarios, *selection.PROFILE_SETTINGS["full"])
     quick = selection.profile("quick", 2).expand()
-    assert estimate > selection.estimate_seconds(quick, *selection.PROFILE_SETTINGS["quick"]) > 0
+    assert estimate > eta.estimate(quick, *selection.PROFILE_SETTINGS["quick"]) > 0
 
 
 def test_cli_list_describes_and_selects_a_slice(capsys):
