@@ -53,6 +53,8 @@ class Resources:
         self._manager: Any = None
         self._dir: str | None = None
         self._count = 0
+        #: The address of a request/reply pair whose second (reply) channel is still to be made.
+        self.reply_address: str | None = None
 
     def defer(self, close: Callable[[], Any]) -> None:
         self._closers.append(close)
@@ -336,19 +338,35 @@ class ZmqEnd:
 
 
 def _zmq(res: Resources) -> tuple[Any, Any]:
-    """An ``ipc://`` endpoint in a private directory the Rig removes; the receiver binds."""
-    address = f"ipc://{res.scratch_path()}"
-    if res.pattern == "latency":
-        return ZmqEnd("PAIR", address, False), ZmqEnd("PAIR", address, True)
-    return ZmqEnd("PUSH", address, False), ZmqEnd("PULL", address, True)
+    """An ``ipc://`` endpoint in a private directory the Rig removes; the receiver (or REP) binds.
+
+    Latency is request/reply, as a zmq user would do it: one REQ socket in the pinger, one REP in the
+    ponger.  The harness makes a ping-pong's two channels in turn (ping->pong, then pong->ping), so the
+    second call returns the first's pair reversed, and each process opens one socket per end.
+    """
+    if res.pattern != "latency":
+        address = f"ipc://{res.scratch_path()}"
+        return ZmqEnd("PUSH", address, False), ZmqEnd("PULL", address, True)
+    if res.reply_address is None:
+        res.reply_address = f"ipc://{res.scratch_path()}"
+        return ZmqEnd("REQ", res.reply_address, False), ZmqEnd("REP", res.reply_address, True)
+    address, res.reply_address = res.reply_address, None
+    return ZmqEnd("REP", address, True), ZmqEnd("REQ", address, False)
+
+
+#: Sockets opened in this process, by end: a REQ or REP end both sends and receives.
+_ZMQ_SOCKETS: dict[ZmqEnd, Any] = {}
 
 
 def _zmq_socket(end: ZmqEnd) -> Any:
     import zmq
 
-    sock: Any = zmq.Context.instance().socket(getattr(zmq, end.kind))
-    sock.setsockopt(zmq.LINGER, 0)
-    (sock.bind if end.bind else sock.connect)(end.address)
+    sock = _ZMQ_SOCKETS.get(end)
+    if sock is None:
+        sock = zmq.Context.instance().socket(getattr(zmq, end.kind))
+        sock.setsockopt(zmq.LINGER, 0)
+        (sock.bind if end.bind else sock.connect)(end.address)
+        _ZMQ_SOCKETS[end] = sock
     return sock
 
 
@@ -458,7 +476,7 @@ MECHANISMS: dict[str, Mechanism] = {
         ),
         Mechanism(
             "zmq",
-            "peer: pyzmq over ipc://, PUSH/PULL for throughput, PAIR for latency (optional extra)",
+            "peer: pyzmq over ipc://, PUSH/PULL for throughput, REQ/REP for latency (optional extra)",
             "bytes",
             True,
             _zmq,

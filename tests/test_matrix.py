@@ -45,6 +45,22 @@ def test_new_messaging_mechanisms_run_verified_rounds(mechanism, pattern, no_lea
         assert sum(len(a) for a in result.rtts) == 40
 
 
+def test_zmq_latency_is_request_reply_one_socket_per_end_and_pair(no_leaks):
+    needs("zmq")
+    res = mechanisms.Resources(None, 8, "latency")
+    try:
+        to_pong, to_ping = mechanisms._zmq(res), mechanisms._zmq(res)
+        # The pinger sends and receives on one REQ end, the ponger on one REP end.
+        assert to_pong[0] == to_ping[1] and to_pong[0].kind == "REQ"
+        assert to_pong[1] == to_ping[0] and to_pong[1].kind == "REP"
+        assert mechanisms._zmq(res)[0].address != to_pong[0].address  # the next pair: a new address
+    finally:
+        res.close()
+    # Two ping-pong pairs side by side, each on its own REQ/REP address.
+    result = run(Scenario("zmq", "latency", 2, 2, 64, "fork"))
+    assert sum(len(a) for a in result.rtts) == 40
+
+
 @pytest.mark.parametrize("mechanism", ["shm_ring", "manager_queue", "socketpair"])
 def test_under_spawn_nothing_leaks_either(mechanism, no_leaks):
     # Spawned workers attach segments in a fresh interpreter: where gh-82300 used to bite.
