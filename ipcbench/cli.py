@@ -41,8 +41,8 @@ MECHANISMS = catalog.entries()
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
-#: Where ``ipcbench run`` looks for the benchmarks: the checkout this package was installed from.
-BENCH_DIR = Path(__file__).resolve().parent.parent / "benchmarks"
+#: The benchmarks ``ipcbench run`` drives: inside the package, so that any install can run them.
+BENCH_DIR = Path(__file__).resolve().parent / "benchmarks"
 RESULTS_DIR = Path("results")
 
 
@@ -178,14 +178,20 @@ def _pytest_command(args: argparse.Namespace, json_path: Path) -> list[str]:
         "-m",
         "pytest",
         str(BENCH_DIR),
-        # benchmarks/pytest.ini is the configuration: not the unit tests' (see that file).
+        # The benchmarks' own configuration and rootdir, given explicitly: not the unit tests', nor a
+        # pytest.ini or pyproject.toml that happens to be in the user's directory or above the install.
         "-c",
         str(BENCH_DIR / "pytest.ini"),
+        f"--rootdir={BENCH_DIR}",
+        "-p",
+        "ipcbench.plugin",
         "-q",
         "--no-header",
         "--tb=line",
         "--benchmark-quiet",
         f"--benchmark-json={json_path}",
+        # Its storage directory is made even when nothing is saved there: not in the user's directory.
+        f"--benchmark-storage={json_path.parent}",
         "--ipc-progress",
         f"--ipc-profile={args.profile}",
         f"--ipc-deadline={args.deadline}",
@@ -208,8 +214,6 @@ def _pytest_command(args: argparse.Namespace, json_path: Path) -> list[str]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     scenarios = _selection(args)
-    if not (BENCH_DIR / "test_ipc.py").exists():
-        raise UsageError(f"benchmarks not found at {BENCH_DIR}: install from a clone with 'pip install -e .'")
     out = Path(args.output) if args.output else storage.default_path(RESULTS_DIR, args.profile)
     storage.check_writable(out)
     cpus = machine.usable_cpus()
