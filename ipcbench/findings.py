@@ -166,6 +166,13 @@ def machine_table(df: pd.DataFrame) -> Table:
     def commit(r: Any) -> str:
         return cell(r["commit"])[:12]
 
+    def made_by(r: Any) -> str:
+        # A clone's commit, and "modified" when its tree had uncommitted changes; None in older files.
+        source = cell(r.get("ipcbench_commit"))[:12]
+        if source != "—" and r.get("ipcbench_dirty") is True:
+            source += ", modified"
+        return cell(r.get("ipcbench_version")) + ("" if source == "—" else f" ({source})")
+
     def state(r: Any) -> str:
         if r["complete"]:
             return "complete"
@@ -186,6 +193,7 @@ def machine_table(df: pd.DataFrame) -> Table:
         ),
         ("load at start", load),
         ("commit", commit),
+        ("ipcbench", made_by),
         ("profile", lambda r: cell(r["profile"])),
         ("benchmarks", lambda r: str(int((df["file"] == r["file"]).sum()))),
         ("run state", state),

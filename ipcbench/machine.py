@@ -7,8 +7,13 @@ import multiprocessing
 import os
 import pickle
 import platform
+import subprocess
 import sys
+from pathlib import Path
 from typing import Any
+
+#: Seconds a ``git`` query may take before the commit is recorded as unknown.
+GIT_TIMEOUT_S = 10.0
 
 
 def usable_cpus() -> int:
@@ -30,6 +35,45 @@ def cpu_model() -> str:
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     return platform.processor() or platform.machine()
+
+
+def version() -> str:
+    """The installed ipcbench's version; the package's own when it runs without being installed."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("ipcbench")
+    except metadata.PackageNotFoundError:
+        import ipcbench
+
+        return ipcbench.__version__
+
+
+def source(package_dir: Path | None = None) -> tuple[str | None, bool | None]:
+    """The git commit of the ipcbench source and whether its tree had uncommitted changes, when it
+    runs from a clone (an editable install); ``(None, None)`` for an installed copy.
+
+    Only a package that git tracks counts: an install into a venv inside some other repository
+    must not be stamped with that repository's commit.
+    """
+    where = package_dir or Path(__file__).resolve().parent
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", "-C", str(where), *args],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=GIT_TIMEOUT_S,
+        ).stdout.strip()
+
+    try:
+        git("ls-files", "--error-unmatch", "__init__.py")
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+    return commit, dirty
 
 
 def facts() -> dict[str, Any]:
@@ -56,7 +100,9 @@ def facts() -> dict[str, Any]:
         "start_methods": multiprocessing.get_all_start_methods(),
         "pickle_protocol": pickle.DEFAULT_PROTOCOL,
         "ci": bool(os.environ.get("CI")),
+        "ipcbench_version": version(),
     }
+    out["ipcbench_commit"], out["ipcbench_dirty"] = source()
     with contextlib.suppress(Exception):
         freq = psutil.cpu_freq()
         if freq is not None:

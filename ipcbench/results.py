@@ -184,6 +184,10 @@ def _run_fields(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         "python": facts.get("python") or machine.get("python_version"),
         "commit": commit.get("id"),
         "commit_time": commit.get("time"),
+        # The ipcbench that measured (older files lack it).
+        "ipcbench_version": facts.get("ipcbench_version"),
+        "ipcbench_commit": facts.get("ipcbench_commit"),
+        "ipcbench_dirty": facts.get("ipcbench_dirty"),
         "complete": run.get("complete", True),
         "profile": run.get("profile"),
         # Optional facts the report shows; older or hand-made files may lack them.
@@ -223,7 +227,8 @@ def load(paths: Iterable[str | Path]) -> pd.DataFrame:
     """One tidy row per benchmark of every file, or :class:`LoadError`.
 
     Columns: the run (``file``, ``run``, ``datetime``, ``host``, ``cpu_model``, ``cores_logical``,
-    ``python``, ``commit``, ``complete``, ``cpus_usable``, ``load_1m``, ``start_methods``,
+    ``python``, ``commit``, ``ipcbench_version``, ``ipcbench_commit``, ``ipcbench_dirty``, ``complete``,
+    ``cpus_usable``, ``load_1m``, ``start_methods``,
     ``default_start_method``, ``platform``, ``failed``, ``not_run``, ``wall_s``), the scenario
     (``scenario``, :data:`SCENARIO_COLUMNS` and ``shape`` such as ``4p-3to1``),
     ``messages``, ``msgs_per_s``, ``bytes_per_s``, the stats in seconds (:data:`STAT_COLUMNS`),

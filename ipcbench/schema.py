@@ -16,6 +16,11 @@ that changes a key's meaning or removes one; adding a key is not a change):
      ``metric``, ``harness``, ``handwritten``, ``ratio`` (harness / hand-written loop, 1.0 = free),
      ``ratio_worker_clock`` (throughput only);
    - ``machine_info["ipcbench"]["preflight"]``: load, governor, busy processes, CPUs vs processes;
+   - ``machine_info["ipcbench"]``: ``ipcbench_version`` (the ipcbench that measured),
+     ``ipcbench_commit`` and ``ipcbench_dirty`` (its git commit and whether its tree had uncommitted
+     changes, when it ran from a clone; null for an installed copy).  Since then the machine facts
+     (``load_avg`` among them), ``commit_info`` and the top-level ``datetime`` are taken when the
+     benchmarks start, not when pytest-benchmark saves (older files hold save-time values);
    - top-level ``ipcbench``: ``max_time`` and ``not_run`` when ``--max-time`` cut a run short.
    - ``placement`` (none, spread, packed) and ``placement_masks`` (worker name -> CPUs it was pinned
      to; empty for none);

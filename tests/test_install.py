@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+import ipcbench
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -86,11 +88,17 @@ def test_the_installed_wheel_runs_a_scenario_from_another_directory(tmp_path, no
     ).stdout.strip()
     assert Path(where).is_relative_to(tmp_path / "venv"), where
 
+    bin_dir = tmp_path / "venv" / "bin"
+    version = subprocess.run(
+        [str(bin_dir / "ipcbench"), "--version"], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert (version.returncode, version.stdout) == (0, f"ipcbench {ipcbench.__version__}\n")
+
     out = elsewhere / "run.json"
     argv = ["run", "--mechanism", "pipe_bytes", "--pattern", "latency", "--payload", "1KiB"]
     argv += ["--processes", "2", "--rounds", "1", "--round-time", "0.002", "-o", str(out)]
     proc = subprocess.run(
-        [str(tmp_path / "venv" / "bin" / "ipcbench"), *argv],
+        [str(bin_dir / "ipcbench"), *argv],
         capture_output=True,
         text=True,
         cwd=elsewhere,
@@ -101,6 +109,9 @@ def test_the_installed_wheel_runs_a_scenario_from_another_directory(tmp_path, no
     data = json.loads(out.read_text())
     (scenario,) = [b["extra_info"]["scenario"] for b in data["benchmarks"]]
     assert scenario.startswith("pipe_bytes-latency-2p-1KiB-")
+    facts = data["machine_info"]["ipcbench"]
+    # An installed copy has a version but no commit of its own.
+    assert (facts["ipcbench_version"], facts["ipcbench_commit"]) == (ipcbench.__version__, None)
     # Nothing written into the install (no pytest cache) nor left in the user's directory.
     package = Path(where).parent
     assert not list(package.rglob(".pytest_cache"))
