@@ -1,12 +1,16 @@
 """The pytest plugin behind ``benchmarks/``: selection options, scenario parametrization, machine facts.
 
-Loaded by ``benchmarks/conftest.py`` only, so the unit tests and other projects never see it.
+Loaded only where the benchmarks run (``-p ipcbench.plugin`` from ``ipcbench run``, the clone's
+``benchmarks/conftest.py``), so the unit tests and other projects never see it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import json
 import time
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -118,17 +122,57 @@ def ipc_settings(request: pytest.FixtureRequest) -> Settings:
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
-    machine_info["ipcbench"] = {"schema": schema.SCHEMA_VERSION, **machine.facts()}
+    start = config.stash.get(_START, None)
+    facts = start.facts if start is not None else machine.facts()
+    machine_info["ipcbench"] = {"schema": schema.SCHEMA_VERSION, **facts}
     machine_info["ipcbench"]["preflight"] = config.stash.get(_PREFLIGHT, None)
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_benchmark_generate_commit_info(config: pytest.Config) -> dict[str, Any] | None:
+    """The commit taken at the start (pytest-benchmark's own would be read at the end, when it saves)."""
+    start = config.stash.get(_START, None)
+    return dict(start.commit_info) if start is not None else None
+
+
+def pytest_benchmark_update_json(config: pytest.Config, output_json: dict[str, Any]) -> None:
+    # pytest-benchmark stamps the time it saves, hours after the start of a long run.
+    start = config.stash.get(_START, None)
+    if start is not None:
+        output_json["datetime"] = start.datetime
+
+
+@dataclasses.dataclass(frozen=True)
+class Start:
+    """What a run records about its start, taken before any scenario: a commit made, or load caused,
+    while it runs (a merge during a long run, the run's own workers) must not be saved as its own."""
+
+    datetime: str
+    commit_info: Mapping[str, Any]
+    facts: Mapping[str, Any]
+
+    @classmethod
+    def now(cls, config: pytest.Config) -> Start:
+        from pytest_benchmark.utils import get_commit_info
+
+        return cls(
+            datetime=dt.datetime.now(dt.UTC).isoformat(),
+            commit_info=get_commit_info(config.getoption("benchmark_project_name", None)),
+            facts=machine.facts(),
+        )
+
+
+_START = pytest.StashKey[Start]()
 _PREFLIGHT = pytest.StashKey[dict[str, Any]]()
 _NOT_RUN = pytest.StashKey[str]()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """The preflight is taken before any scenario runs: afterwards the load would be our own."""
+    """The start facts and the preflight are taken before any scenario runs: afterwards the commit
+    may have moved on and the load would be our own."""
     config = session.config
+    if not config.getoption("collectonly"):
+        config.stash[_START] = Start.now(config)
     path = config.getoption("ipc_preflight")
     if path:
         with open(path) as fh:
