@@ -15,6 +15,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 
+from ipcbench.harness import CALIBRATION_WINDOW, Settings
 from ipcbench.scenario import Scenario
 
 #: Seconds to start one worker and have it report ready, by start method.
@@ -23,8 +24,11 @@ WORKER_START_S = {"fork": 0.01, "forkserver": 0.03, "spawn": 0.08}
 STARTUP_OP_S = {"fork": 0.005, "forkserver": 0.02, "spawn": 0.08}
 #: Bytes/s a big payload moves at, for the floor a minimum batch of 8 messages puts on a round.
 BULK_BYTES_PER_S = 1e9
-#: Calibration usually takes a few rounds of growing batches: count them as this many full rounds.
-CALIBRATION_ROUNDS = 4
+#: Calibration: growing batches (about one full round in all), then a window of full rounds whose
+#: median confirms the batch.
+CALIBRATION_ROUNDS = 1 + CALIBRATION_WINDOW
+#: A typical round trip of one ping-pong pair on a small VM (40-90 µs unpinned on 2 vCPUs).
+LATENCY_RTT_S = 50e-6
 #: pytest's and the rig's own cost per benchmark.
 OVERHEAD_S = 0.05
 
@@ -46,7 +50,13 @@ def expected(scenario: Scenario | None, round_time: float, rounds: int, warmup_r
         per_op = STARTUP_OP_S[scenario.start_method] * (10 if heavy else 1)
         floor = max(floor, per_op * max(1, processes / 2))
     per_round = max(round_time, floor)
-    return OVERHEAD_S + start + per_round * (CALIBRATION_ROUNDS + warmup_rounds + rounds)
+    timed = per_round
+    if scenario is not None and scenario.pattern == "latency":
+        # Timed latency rounds stretch to collect enough round trips for the tail percentiles.
+        d = Settings()
+        trips = -(-d.tail_samples // rounds) / scenario.producers
+        timed = max(per_round, min(per_round * d.latency_stretch, trips * LATENCY_RTT_S))
+    return OVERHEAD_S + start + per_round * (CALIBRATION_ROUNDS + warmup_rounds) + timed * rounds
 
 
 def estimate(scenarios: Iterable[Scenario], round_time: float, rounds: int) -> float:

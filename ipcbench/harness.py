@@ -22,6 +22,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import statistics
 import sys
 import threading
 import time
@@ -36,6 +37,15 @@ from ipcbench.scenario import PLACEMENTS, Scenario, ScenarioError
 STARTUP_TIMEOUT = 60.0
 #: Seconds that a worker may take to exit after being asked to stop, before it is terminated.
 STOP_TIMEOUT = 2.0
+#: Rounds at one batch size whose median decides that calibration is done (one round can be a fluke).
+CALIBRATION_WINDOW = 3
+#: Calibration gives up growing after this many rounds (the batch keeps its last size).
+CALIBRATION_MAX_ROUNDS = 30
+
+
+def clock() -> int:
+    """The round clock (parent side): monotonic nanoseconds, the clock pytest-benchmark uses by default."""
+    return time.perf_counter_ns()
 
 
 class HarnessError(RuntimeError):
@@ -69,6 +79,11 @@ class Settings:
     #: Seconds a round may overrun its expected time before the workers count as stalled.
     grace: float = 5.0
     max_messages: int = 1_000_000
+    #: Latency: round trips the timed rounds should hold in all, so that p99.9 has ten beyond it.
+    tail_samples: int = 10_000
+    #: Latency: how many times the round time a timed round may last to collect ``tail_samples``
+    #: (a round trip is cheap, but a profile's time budget is not unlimited).
+    latency_stretch: float = 2.5
 
     def __post_init__(self) -> None:
         if not self.round_time > 0:
@@ -79,6 +94,8 @@ class Settings:
             raise ScenarioError(f"warm-up rounds cannot be negative ({self.warmup_rounds})")
         if not self.grace > 0:
             raise ScenarioError(f"deadline grace must be positive, not {self.grace}")
+        if not self.latency_stretch >= 1:
+            raise ScenarioError(f"latency stretch must be at least 1, not {self.latency_stretch}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -268,6 +285,10 @@ class Rig:
         self._in_round = True
         self._closed = False
         self._n = 0
+        self._prepared = False
+        self._collected = False
+        self._replies: dict[str, tuple[Any, ...]] = {}
+        self._elapsed = 0
         self.resources: mechanisms.Resources | None = None
         #: What a one-sided pattern's workers share, kept by the parent to check rounds.
         self.state: Any = None
@@ -386,33 +407,72 @@ class Rig:
 
     # -- rounds --
 
-    def start_round(self, n: int) -> None:
-        """Release a round of ``n`` messages (round trips, for latency); does not wait."""
+    def prepare_round(self, n: int) -> None:
+        """Split a round of ``n`` messages (round trips, for latency) over the workers, outside the clock.
+
+        One-sided patterns reset what the workers share here: that is the parent's work, not theirs.
+        """
         if self._pending:
             raise HarnessError(f"{self.scenario.id}: a round is already under way")
         self._tasks = self.pattern.split(self, n)
         self._n = n
+        self._prepared = True
+
+    def release_round(self) -> None:
+        """Start the round made by :meth:`prepare_round`; does not wait.  The round's clock starts here."""
+        if not self._prepared:
+            raise HarnessError(f"{self.scenario.id}: no round prepared")
+        self._prepared = False
         self._in_round = True
         # Receivers first, so they are already waiting when the first message leaves.
         starters = self.pattern.starters
         order = sorted(range(len(self.workers)), key=lambda i: self.workers[i].role in starters)
         self._pending = {w.control: w for w in self.workers}
-        self._t_start = time.perf_counter_ns()
+        self._t_start = clock()
         for i in order:
             try:
                 self.workers[i].control.send(self._tasks[i])
             except OSError:
                 self._raise_dead(self.workers[i], "before the round started")
 
-    def finish_round(self) -> RoundResult:
-        """Wait for every worker's report, with a deadline, and verify the round."""
-        replies = self._collect(self.expected_s * 3 + self.settings.grace, f"running round {self._round}")
-        elapsed = time.perf_counter_ns() - self._t_start
+    def collect_round(self) -> None:
+        """Wait, with a deadline, for every worker's report; the round's clock stops here."""
+        self._replies = self._collect(
+            self.expected_s * 3 + self.settings.grace, f"running round {self._round}"
+        )
+        self._elapsed = clock() - self._t_start
         self._round += 1
-        self.expected_s = elapsed / 1e9
-        result = self.pattern.verify(self, replies, elapsed)
+        self.expected_s = self._elapsed / 1e9
+        self._collected = True
+
+    def verify_round(self) -> RoundResult:
+        """Check the collected round (VerificationError if wrong) and summarise it, outside the clock."""
+        if not self._collected:
+            raise HarnessError(f"{self.scenario.id}: no round collected")
+        self._collected = False
+        result = self.pattern.verify(self, self._replies, self._elapsed)
         self._in_round = False
         return result
+
+    @property
+    def collected(self) -> bool:
+        """A round has been collected and waits for :meth:`verify_round`."""
+        return self._collected
+
+    @property
+    def prepared(self) -> bool:
+        """A round has been prepared and waits for :meth:`release_round`."""
+        return self._prepared
+
+    def start_round(self, n: int) -> None:
+        """Prepare and release a round of ``n`` messages (round trips, for latency); does not wait."""
+        self.prepare_round(n)
+        self.release_round()
+
+    def finish_round(self) -> RoundResult:
+        """Wait for every worker's report, with a deadline, and verify the round."""
+        self.collect_round()
+        return self.verify_round()
 
     def run_round(self, n: int) -> RoundResult:
         self.start_round(n)
@@ -501,9 +561,12 @@ class Rig:
     # -- calibration --
 
     def calibrate(self) -> int:
-        """Grow the batch until a round lasts about ``round_time``; these rounds also warm up.
+        """Grow the batch until rounds last about ``round_time``; these rounds also warm up.
 
-        The last round always ran at the returned batch size, so it is a warm-up round too.
+        The batch is judged by the median of :data:`CALIBRATION_WINDOW` rounds at one size, never by
+        one round: a single slow round once stopped the growth at half the target, and every timed
+        round then came out short.  The last round always ran at the returned batch size, so it is a
+        warm-up round too.
         """
         target = self.settings.round_time
         n = self.pattern.first_batch(self.scenario)
@@ -511,13 +574,29 @@ class Rig:
         # ~100 ms; first-touch page faults); judging the batch by it once left zmq at 8 messages a
         # round, its figure all signalling.  So it only warms up.
         self.run_round(n)
-        for attempt in range(20):
-            elapsed = self.run_round(n).elapsed_ns / 1e9
-            if elapsed >= target * 0.8 or n >= self.settings.max_messages or attempt == 19:
+        at_n: list[float] = []
+        for _ in range(CALIBRATION_MAX_ROUNDS):
+            at_n.append(self.run_round(n).elapsed_ns / 1e9)
+            if n >= self.settings.max_messages:
                 break
-            grow = target / max(elapsed, 1e-6)
+            if len(at_n) < CALIBRATION_WINDOW and max(at_n) >= target * 0.8:
+                continue  # long enough once: judge by a window of rounds at this size
+            recent = statistics.median(at_n[-CALIBRATION_WINDOW:])
+            if recent >= target * 0.8:
+                break
+            grow = target / max(recent, 1e-6)
             n = min(self.settings.max_messages, max(n + 1, int(n * min(grow, 10.0))))
+            at_n = []
         return n
+
+    def sample_batch(self, n: int) -> int:
+        """The timed batch: ``n`` (calibrated), stretched for latency towards ``tail_samples`` round
+        trips over the timed rounds, but never beyond ``latency_stretch`` times the round time."""
+        s = self.settings
+        if self.scenario.pattern != "latency":
+            return n
+        wanted = -(-s.tail_samples // s.rounds)
+        return max(n, min(wanted, int(n * s.latency_stretch), s.max_messages))
 
     def worker_affinity(self) -> dict[str, list[int]]:
         """The CPUs each worker may run on: placement shapes IPC figures (PITFALLS: CPU placement)."""

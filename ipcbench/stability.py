@@ -22,6 +22,8 @@ MIN_ROUNDS = 5
 TIMER_FACTOR = 1000
 #: ...and at least this long (pyperf's 1 ms), so scheduler ticks and wake-ups do not dominate.
 MIN_ROUND_S = 1e-3
+#: The median round must reach this share of the round-time target the batch was calibrated for.
+SHORT_ROUND = 0.5
 
 
 def timer_resolution() -> float:
@@ -36,8 +38,13 @@ def quartiles(values: Sequence[float]) -> tuple[float, float]:
     return q[0], q[2]
 
 
-def round_warnings(times_s: Sequence[float], resolution: float | None = None) -> list[str]:
-    """Warnings for the durations of one benchmark's timed rounds (seconds); empty when all is well."""
+def round_warnings(
+    times_s: Sequence[float], resolution: float | None = None, target: float | None = None
+) -> list[str]:
+    """Warnings for the durations of one benchmark's timed rounds (seconds); empty when all is well.
+
+    ``target``: the round time the batch was calibrated for, if the rounds should have reached it.
+    """
     out: list[str] = []
     if not times_s:
         return out
@@ -58,5 +65,10 @@ def round_warnings(times_s: Sequence[float], resolution: float | None = None) ->
         out.append(
             f"rounds too short: the shortest took {shortest * 1e3:.3f} ms, under {floor * 1e3:.3f} ms "
             "(timer resolution and wake-ups weigh on it; raise --round-time)"
+        )
+    if target is not None and median < SHORT_ROUND * target:
+        out.append(
+            f"short rounds: the median round took {median * 1e3:.3g} ms, under half the "
+            f"{target * 1e3:.3g} ms target (the calibrated batch ran faster than when it was sized)"
         )
     return out

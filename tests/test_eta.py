@@ -2,16 +2,35 @@
 
 import pytest
 
-from ipcbench import eta
+from ipcbench import eta, harness, selection
+from ipcbench.harness import Settings
 from ipcbench.scenario import Scenario
 
 SMALL = Scenario("queue", "throughput", 1, 1, 8, "fork")
 BIG = Scenario("queue", "throughput", 1, 1, 64 << 20, "fork")
 
 
-def test_model_counts_calibration_warmup_and_timed_rounds():
-    expected = eta.OVERHEAD_S + 2 * eta.WORKER_START_S["fork"] + (eta.CALIBRATION_ROUNDS + 1 + 5) * 0.02
-    assert eta.expected(SMALL, 0.02, 5) == pytest.approx(expected)
+def test_each_timed_or_warm_up_round_costs_one_round_time():
+    base = eta.expected(SMALL, 0.02, 5)
+    assert eta.expected(SMALL, 0.02, 6) - base == pytest.approx(0.02)
+    assert eta.expected(SMALL, 0.02, 5, warmup_rounds=2) - base == pytest.approx(0.02)
+
+
+def test_calibration_costs_at_least_its_window_of_full_rounds():
+    # The fixed part (no timed or warm-up rounds) holds the rounds calibration judges the batch by.
+    fixed = eta.expected(SMALL, 0.02, 0, warmup_rounds=0)
+    assert fixed - eta.OVERHEAD_S - 2 * eta.WORKER_START_S["fork"] >= harness.CALIBRATION_WINDOW * 0.02
+
+
+def test_latency_rounds_stretch_for_tail_samples_within_their_limit():
+    latency = Scenario("queue", "latency", 1, 1, 8, "fork")
+    extra = eta.expected(latency, 0.02, 5) - eta.expected(SMALL, 0.02, 5)
+    assert 0 < extra <= 5 * 0.02 * (Settings().latency_stretch - 1) + 1e-9
+
+
+def test_the_quick_profile_stays_about_a_minute_on_two_cpus():
+    quick = selection.select("quick", 2).expand()
+    assert eta.estimate(quick, *selection.PROFILE_SETTINGS["quick"]) < 80
 
 
 def test_a_big_payload_costs_more_than_its_round_time():

@@ -219,3 +219,46 @@ def test_manager_server_killed_mid_round_is_reported(mech, pattern, no_leaks):
         took = time.monotonic() - t0
     assert rig.scenario.id in str(err.value)
     assert took < settings.grace, f"the manager's death took {took:.1f} s to notice"
+
+
+# --- calibration and the timed batch (no processes: the rounds are scripted) ---------------------------
+
+
+def scripted(monkeypatch, rig: Rig, per_message_s, log: list[int]) -> None:
+    """Rounds that last ``n`` times the scripted per-message time of that round (one value per round)."""
+    times = iter(per_message_s)
+
+    def run_round(n: int) -> harness.RoundResult:
+        log.append(n)
+        return harness.RoundResult(n, int(n * next(times) * 1e9), 1)
+
+    monkeypatch.setattr(rig, "run_round", run_round)
+
+
+def test_calibration_is_not_fooled_by_one_slow_round(monkeypatch):
+    """A round at 8 messages grows the batch to 80; one slow round at 80 reaches the target by chance,
+    the next two show the real speed: the batch keeps growing until the median of three agrees."""
+    rig = Rig(scenario("pipe_bytes"), Settings(round_time=0.02))
+    sizes: list[int] = []
+    # warm-up, 8: fast; then at 80: one fluke (20 ms) and two at 8 ms; then steady at 100 µs/message.
+    scripted(monkeypatch, rig, [1e-3, 25e-6, 250e-6, 100e-6, 100e-6] + [100e-6] * 10, sizes)
+    n = rig.calibrate()
+    assert sizes[:5] == [8, 8, 80, 80, 80]
+    assert n == 200 and sizes[-3:] == [200, 200, 200]  # three rounds at the size it returns
+
+
+def test_calibration_stops_after_three_rounds_that_agree(monkeypatch):
+    rig = Rig(scenario("pipe_bytes"), Settings(round_time=0.02))
+    sizes: list[int] = []
+    scripted(monkeypatch, rig, [1e-3] + [2.5e-3] * 10, sizes)  # 8 messages take 20 ms from the start
+    assert rig.calibrate() == 8
+    assert sizes == [8, 8, 8, 8]  # the warm-up round, then three that agree
+
+
+def test_latency_batches_stretch_towards_the_tail_samples():
+    s = Settings(round_time=0.02, rounds=5, tail_samples=10_000, latency_stretch=2.5)
+    latency, throughput = Rig(scenario("pipe", "latency"), s), Rig(scenario("pipe"), s)
+    assert latency.sample_batch(400) == 1000  # capped at 2.5 x the calibrated batch
+    assert latency.sample_batch(1000) == 2000  # 10,000 round trips over 5 rounds
+    assert latency.sample_batch(3000) == 3000  # already enough
+    assert throughput.sample_batch(400) == 400
