@@ -363,7 +363,9 @@ def latency_percentiles(df: pd.DataFrame, out_dir: Path) -> Chart | None:
         for r in data[data["payload_bytes"] == size].itertuples(index=False):
             y = index[(r.series, r.mechanism, r.processes)]
             vals = [getattr(r, c) / 1e3 for c in cols]
-            ax.plot([vals[0], vals[-1]], [y, y], color=colour(r.mechanism), lw=2, alpha=0.7)
+            # A percentile with too few round trips behind it is NaN: neither drawn nor reached.
+            drawn = [v for v in vals if v == v]
+            ax.plot([drawn[0], drawn[-1]], [y, y], color=colour(r.mechanism), lw=2, alpha=0.7)
             for v, (_, _, mk) in zip(vals, PERCENTILES, strict=True):
                 ax.plot([v], [y], marker=mk, color=colour(r.mechanism), ms=7 if mk == "o" else 5, ls="none")
         _log_axis(ax, "x")
@@ -405,7 +407,9 @@ def latency_cdf(df: pd.DataFrame, out_dir: Path) -> Chart | None:
             ls, mk = styles[str(series)]
             mech = str(mech)
             xs = [float(g[c].iloc[0]) / 1e3 for c in needed]
-            ax.plot(xs, levels, color=colour(mech), ls=ls, marker=mk, ms=4, lw=1.6, drawstyle="default")
+            # Percentiles with too few round trips behind them are NaN: left out, not drawn.
+            pts = [(x, lv) for x, lv in zip(xs, levels, strict=True) if x == x]
+            ax.plot(*zip(*pts, strict=True), color=colour(mech), ls=ls, marker=mk, ms=4, lw=1.6)
         _log_axis(ax, "x")
         ax.set_yticks(levels)
         ax.set_yticklabels(names)

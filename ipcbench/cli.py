@@ -365,6 +365,14 @@ def _fmt_rate(value: float) -> str:
     return f"{value:.0f}"
 
 
+def _fmt_percentile(figures: dict[str, Any], key: str) -> str:
+    """A percentile in µs, or ``n/a (N round trips)`` when too few round trips stand behind it."""
+    value = figures.get(key)
+    if value is None:
+        return f"n/a ({figures.get('count', 0):,} round trips)"
+    return f"{value / 1000:.1f}"
+
+
 def summary_table(benchmarks: Sequence[dict[str, Any]]) -> str:
     rows = [("scenario", "msgs/s", "bytes/s", "p50 µs", "p99 µs", "spread", "")]
     for b in benchmarks:
@@ -376,8 +384,8 @@ def summary_table(benchmarks: Sequence[dict[str, Any]]) -> str:
                 info.get("scenario", b.get("name", "?")),
                 _fmt_rate(info.get("msgs_per_s", 0)),
                 _fmt_rate(info.get("bytes_per_s", 0)) + "B",
-                f"{rtt['p50'] / 1000:.1f}" if rtt else "",
-                f"{rtt['p99'] / 1000:.1f}" if rtt else "",
+                _fmt_percentile(rtt, "p50") if rtt else "",
+                _fmt_percentile(rtt, "p99") if rtt else "",
                 f"{spread:.1%}",
                 "oversubscribed" if info.get("oversubscribed") else "",
             )

@@ -9,8 +9,10 @@ scenario id, never by position, and every metric is judged with its own directio
   better; the samples are per-round rates (messages / round seconds), so two runs whose calibration
   chose different batch sizes still compare.
 * ``latency``: the round-trip p50, lower is better.  A latency round is a fixed number of round trips,
-  so round seconds / messages is the mean round trip of that round: those are the samples tested.
-* ``startup``: the median round in ms, lower is better.
+  and its datum (seconds per message) is the mean round trip of that round: those are the samples tested.
+* ``startup``: the median time per start in ms (a round's duration over its starts), lower is better.
+
+The loaded ``data`` are seconds per message of each round (see :mod:`ipcbench.schema`).
 
 Sizes are stated as a slowdown factor ``r`` (how much longer the same work takes: baseline/current for
 rates, current/baseline for times), so "2x slower" means the same for every metric; ``slower`` needs
@@ -323,8 +325,8 @@ def _num(row: Mapping[str, Any], key: str) -> float | None:
 def figure_of(row: Mapping[str, Any]) -> Figure:
     """The figure that matters for one loaded row (see the module docstring for each pattern)."""
     data = row.get("data")
+    # Seconds per message (operation, start) of each round.
     rounds = [float(d) for d in data] if isinstance(data, list | tuple) else []
-    messages = _num(row, "messages") or 1.0
     sid, mechanism, pattern = str(row["scenario"]), str(row["mechanism"]), str(row["pattern"])
     if pattern == "latency":
         p50, p99 = _num(row, "rtt_p50_ns"), _num(row, "rtt_p99_ns")
@@ -338,7 +340,7 @@ def figure_of(row: Mapping[str, Any]) -> Figure:
             unit="µs",
             higher_is_better=False,
             value=p50 / 1000,
-            samples=tuple(d / messages for d in rounds),
+            samples=tuple(rounds),
             p99=None if p99 is None else p99 / 1000,
         )
     if pattern == "startup":
@@ -362,7 +364,7 @@ def figure_of(row: Mapping[str, Any]) -> Figure:
         unit="msgs/s",
         higher_is_better=True,
         value=rate,
-        samples=tuple(messages / d for d in rounds if d > 0),
+        samples=tuple(1 / d for d in rounds if d > 0),
     )
 
 

@@ -2,8 +2,8 @@
 
 * ``github-action-benchmark``: its custom tools, a list of ``{name, unit, value, extra}``.  One file is
   one tool, so ``--measure throughput`` (the default) writes msgs/s for ``customBiggerIsBetter`` and
-  ``--measure latency`` writes the p50 in µs for ``customSmallerIsBetter``.  Its ``pytest`` tool would
-  track pytest-benchmark's 1/mean of a round, which is neither.
+  ``--measure latency`` writes the p50 in µs for ``customSmallerIsBetter``.  Its ``pytest`` tool
+  tracks pytest-benchmark's ``ops``: messages/s from ipcbench schema 2 on (a batch/s before).
 * ``bencher``: Bencher Metric Format, ``{name: {measure: {value, lower_value, upper_value}}}`` with
   the ``throughput`` measure (msgs/s; bounds: the slowest and fastest round) for throughput scenarios and
   ``latency`` (ns; bounds: the minimum and the p99 round trip) for latency and start-up scenarios.

@@ -122,14 +122,14 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
         label = label + " · " + df["start_method"]
     out = df.assign(series=label)
     spread = out["stddev"] / out["median"] if "stddev" in out else pd.Series(math.nan, index=out.index)
-    # Rates at the quartile rounds: the whiskers of a throughput figure.
+    # Rates at the quartile rounds: the whiskers of a throughput figure (stats are seconds per message).
     q1 = out["q1"] if "q1" in out else out["median"]
     q3 = out["q3"] if "q3" in out else out["median"]
     return out.assign(
         spread=spread,
-        msgs_lo=out["messages"] / q3,
-        msgs_hi=out["messages"] / q1,
-        round_ms=out["median"] * 1e3,
+        msgs_lo=1 / q3,
+        msgs_hi=1 / q1,
+        round_ms=out["median"] * out["messages"] * 1e3,
     )
 
 
@@ -500,7 +500,7 @@ def all_benchmarks(df: pd.DataFrame) -> Table:
             fmt_si(r["msgs_per_s"], "msg/s"),
             fmt_si(r["bytes_per_s"], "B/s"),
             fmt_ns(p50) if p50 == p50 else "",
-            fmt_ns(p99) if p99 == p99 else "",
+            fmt_ns(p99) if p99 == p99 else _too_few(r),
             f"{r['round_ms']:.3g} ms",
             fmt_spread(r["spread"]),
             f"{r['rounds']:.0f}" if r["rounds"] == r["rounds"] else "—",
@@ -521,6 +521,12 @@ def all_benchmarks(df: pd.DataFrame) -> Table:
         "warnings",
     )
     return Table(("run", *headers) if many else headers, tuple(rows))
+
+
+def _too_few(r: Any) -> str:
+    """A latency percentile left out for want of round trips says so, with how many there were."""
+    count = r.get("rtt_count", math.nan)
+    return f"n/a ({count:,.0f} round trips)" if count == count else ""
 
 
 def extra_numeric_keys(df: pd.DataFrame) -> list[str]:

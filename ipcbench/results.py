@@ -30,7 +30,8 @@ SCENARIO_COLUMNS = (
     "start_method",
     "placement",
 )
-#: pytest-benchmark stats copied into columns (seconds per round).
+#: pytest-benchmark stats copied into columns: seconds per message (operation, start), see
+#: :mod:`ipcbench.schema` version 2; ``rounds`` is a count.
 STAT_COLUMNS = ("min", "max", "mean", "stddev", "median", "iqr", "q1", "q3", "rounds")
 
 
@@ -84,11 +85,11 @@ def _check_benchmark(path: Path, i: int, bench: Any) -> dict[str, Any] | None:
     if not isinstance(info, dict) or "ipcbench_schema" not in info:
         return None
     version = info["ipcbench_schema"]
-    if version != schema.SCHEMA_VERSION:
+    if version not in schema.READABLE_VERSIONS:
         raise _fail(
             path,
-            f"benchmark #{i} has ipcbench schema {version!r}; this ipcbench reads version "
-            f"{schema.SCHEMA_VERSION} (upgrade ipcbench, or re-run the benchmarks)",
+            f"benchmark #{i} has ipcbench schema {version!r}; this ipcbench reads versions "
+            f"{', '.join(map(str, schema.READABLE_VERSIONS))} (upgrade ipcbench, or re-run the benchmarks)",
         )
     missing = [k for k in schema.REQUIRED_KEYS if k not in info]
     if missing:
@@ -130,21 +131,21 @@ def _check_benchmark(path: Path, i: int, bench: Any) -> dict[str, Any] | None:
         row["data"] = [_number(path, f"benchmark #{i} stats.data", x, positive=True) for x in data]
     else:
         row["data"] = None
+    if version == 1:
+        # Version 1 kept seconds per round, each round a batch of ``messages``: per message now.
+        for key in STAT_COLUMNS:
+            if key in row and key != "rounds":
+                row[key] /= row["messages"]
+        if row["data"] is not None:
+            row["data"] = [x / row["messages"] for x in row["data"]]
     rtt = info.get("rtt_ns")
     if info["pattern"] == "latency" and (
         not isinstance(rtt, dict) or any(k not in rtt for k in schema.RTT_KEYS)
     ):
         raise _fail(path, f"benchmark #{i} ({info['scenario']}) lacks rtt_ns percentiles")
-    if isinstance(rtt, dict):
-        for k, v in rtt.items():
-            if k == "count":
-                continue
-            row[f"rtt_{k}_ns"] = _number(path, f"benchmark #{i} rtt_ns.{k}", v)
-    op = info.get("op_ns")
-    if isinstance(op, dict):
-        for k, v in op.items():
-            if k != "count":
-                row[f"op_{k}_ns"] = _number(path, f"benchmark #{i} op_ns.{k}", v)
+    for key, prefix in (("rtt_ns", "rtt"), ("op_ns", "op")):
+        if isinstance(info.get(key), dict):
+            row.update(_percentile_columns(path, f"benchmark #{i} {key}", info[key], prefix))
     for key in ("lost_updates", "updates_expected"):
         if key in info:
             row[key] = int(_number(path, f"benchmark #{i} field {key}", info[key]))
@@ -155,6 +156,21 @@ def _check_benchmark(path: Path, i: int, bench: Any) -> dict[str, Any] | None:
     row["warnings"] = warnings
     row["extra_info"] = info
     return row
+
+
+def _percentile_columns(path: Path, where: str, figures: dict[str, Any], prefix: str) -> dict[str, float]:
+    """``{prefix}_{key}_ns`` columns, NaN for a tail percentile without enough samples behind it
+    (null in the file, or, in files from before that rule, a count below it); ``{prefix}_count``."""
+    count = figures.get("count")
+    out: dict[str, float] = {}
+    if count is not None:
+        out[f"{prefix}_count"] = _number(path, f"{where}.count", count)
+    for k, v in figures.items():
+        if k == "count":
+            continue
+        short = count is not None and count < schema.TAIL_MIN_SAMPLES.get(k, 0)
+        out[f"{prefix}_{k}_ns"] = math.nan if v is None or short else _number(path, f"{where}.{k}", v)
+    return out
 
 
 def _run_fields(path: Path, data: dict[str, Any]) -> dict[str, Any]:
@@ -231,8 +247,10 @@ def load(paths: Iterable[str | Path]) -> pd.DataFrame:
     ``cpus_usable``, ``load_1m``, ``start_methods``,
     ``default_start_method``, ``platform``, ``failed``, ``not_run``, ``wall_s``), the scenario
     (``scenario``, :data:`SCENARIO_COLUMNS` and ``shape`` such as ``4p-3to1``),
-    ``messages``, ``msgs_per_s``, ``bytes_per_s``, the stats in seconds (:data:`STAT_COLUMNS`),
-    ``data`` (seconds per round, or None), ``rtt_p50_ns`` .. ``rtt_max_ns`` for latency,
+    ``messages`` (the batch of one round), ``msgs_per_s``, ``bytes_per_s``, the stats in seconds per
+    message (:data:`STAT_COLUMNS`), ``data`` (seconds per message of each round, or None),
+    ``rtt_p50_ns`` .. ``rtt_max_ns`` for latency (NaN where too few round trips stand behind a
+    percentile) and ``rtt_count``, the same ``op_*`` for start-up,
     ``oversubscribed``, ``warnings`` and the raw ``extra_info``.
     """
     import pandas as pd

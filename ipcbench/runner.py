@@ -18,8 +18,16 @@ from ipcbench.scenario import Scenario, format_size
 SPREAD_WARN = stability.SPREAD_WARN
 
 
-def percentiles(samples: Sequence[array]) -> dict[str, int]:
-    """Nearest-rank percentiles of every round trip of every pair."""
+#: Samples a tail percentile needs behind it (ten beyond it).
+TAIL_MIN_SAMPLES = schema.TAIL_MIN_SAMPLES
+
+
+def percentiles(samples: Sequence[array]) -> dict[str, int | None]:
+    """Nearest-rank percentiles of every round trip of every pair.
+
+    A tail percentile without :data:`TAIL_MIN_SAMPLES` behind it is None (saved as null): ``count``
+    says how many there were.
+    """
     values = sorted(v for a in samples for v in a)
     if not values:
         return {}
@@ -28,7 +36,10 @@ def percentiles(samples: Sequence[array]) -> dict[str, int]:
     def rank(q: float) -> int:
         return values[min(last, max(0, int(q * len(values) + 0.999999) - 1))]
 
-    out = {"p50": rank(0.50), "p90": rank(0.90), "p99": rank(0.99), "p999": rank(0.999), "max": values[-1]}
+    out: dict[str, int | None] = {"p50": rank(0.50)}
+    for key, q in (("p90", 0.90), ("p99", 0.99), ("p999", 0.999)):
+        out[key] = rank(q) if len(values) >= TAIL_MIN_SAMPLES[key] else None
+    out["max"] = values[-1]
     out["min"] = values[0]
     out["mean"] = round(sum(values) / len(values))
     out["count"] = len(values)
@@ -39,20 +50,23 @@ def describe(
     scenario: Scenario,
     settings: Settings,
     results: Sequence[RoundResult],
-    median_s: float,
+    round_s: Sequence[float],
     affinity: dict[str, list[int]],
 ) -> dict[str, Any]:
     """The ``extra_info`` of one benchmark (keys documented in :mod:`ipcbench.schema`).
 
-    For the one-sided patterns a "message" is one operation, so ``msgs_per_s`` is operations/s.
+    ``round_s`` are the timed rounds' durations in seconds, each a batch of ``messages``.  For the
+    one-sided patterns a "message" is one operation, so ``msgs_per_s`` is operations/s.
     """
     n = results[-1].messages
+    median_s = statistics.median(round_s)
     cpus = machine.usable_cpus()
     info: dict[str, Any] = {"ipcbench_schema": schema.SCHEMA_VERSION, **scenario.fields()}
     info.update(
         messages=n,
         rounds=len(results),
         round_time_target_s=settings.round_time,
+        round_s=list(round_s),
         msgs_per_s=n / median_s,
         bytes_per_s=n * scenario.payload_bytes / median_s,
         worker_span_ns=int(statistics.median(r.span_ns for r in results)),
@@ -70,7 +84,9 @@ def describe(
     for key in results[-1].extra:
         info[key] = sum(r.extra.get(key, 0) for r in results)
     # Spread, round count and round length, from the rounds' own clock (pyperf-style checks).
-    warnings = stability.round_warnings([r.elapsed_ns / 1e9 for r in results])
+    # Start-up rounds are as long as their operations make them: no target to fall short of.
+    target = None if scenario.pattern == "startup" else settings.round_time
+    warnings = stability.round_warnings(round_s, target=target)
     if scenario.processes > cpus:
         warnings.append(f"oversubscribed: {scenario.processes} processes on {cpus} usable CPUs")
     if scenario.placement != "none" and scenario.processes > cpus:
@@ -101,25 +117,42 @@ def _pickles(mechanism: str) -> bool:
 
 
 def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings) -> None:
-    """Start warm workers, calibrate the batch, time ``rounds`` verified rounds, describe them."""
+    """Start warm workers, calibrate the batch, time ``rounds`` verified rounds, describe them.
+
+    pytest-benchmark times the workers' round only: the parent's preparation (splitting the batch,
+    resetting what one-sided workers share) runs before its clock as pedantic's ``setup``, and the
+    verification after it as ``teardown``; a failed check still fails the benchmark.  Its statistics
+    are then rescaled to time per message (:func:`per_message`).
+    """
     benchmark.group = f"{scenario.pattern} {format_size(scenario.payload_bytes)}"
     timed: list[RoundResult] = []
     fault = _fault(scenario)
     with Rig(scenario, settings) as rig:
-        n = rig.calibrate()
+        n = rig.sample_batch(rig.calibrate())
 
-        def one_round() -> None:
+        def prepare() -> None:
+            rig.prepare_round(n)
+
+        def workers_round() -> None:
+            if not rig.prepared:  # --benchmark-cprofile-loops runs the target without its setup
+                rig.prepare_round(n)
+            rig.release_round()
             if fault is not None:
-                rig.start_round(n)
                 victim = next(w for w in rig.workers if w.role == fault[1])
                 os.kill(victim.process.pid, fault[0])
-                timed.append(rig.finish_round())
-            timed.append(rig.run_round(n))
+            rig.collect_round()
 
+        def verify() -> None:
+            timed.append(rig.verify_round())
+
+        # Calibration's last round ran at the calibrated batch size: it counts as one warm-up round.
+        warmup = max(0, settings.warmup_rounds - 1)
         try:
-            # Calibration's last round ran at this batch size: it counts as one warm-up round.
-            warmup = max(0, settings.warmup_rounds - 1)
-            benchmark.pedantic(one_round, rounds=settings.rounds, warmup_rounds=warmup, iterations=1)
+            benchmark.pedantic(
+                workers_round, setup=prepare, teardown=verify, rounds=settings.rounds, warmup_rounds=warmup
+            )
+            if rig.collected:  # --benchmark-disable runs the target once, without its teardown
+                verify()
         except BaseException:
             # pytest-benchmark marks errors only for Exception; a Ctrl-C mid-round would leave a
             # benchmark with no rounds that breaks its JSON writer, losing every finished result.
@@ -127,13 +160,31 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings) -> None
             raise
         affinity = rig.worker_affinity()
         placement = rig.placement
-    # Warm-up rounds come first and are not part of the figures.
-    measured = timed[-settings.rounds :]
-    stats = getattr(getattr(benchmark, "stats", None), "stats", None)
-    if stats is not None:
-        median_s = stats.median
+    meta = getattr(benchmark, "stats", None)
+    stats = getattr(meta, "stats", None)
+    if stats:
+        # Warm-up rounds come first and are not part of the figures.
+        measured = timed[warmup : warmup + len(stats.data)]
+        round_s = list(stats.data)
+        per_message(meta, n)
     else:  # --benchmark-disable: pytest-benchmark kept no stats; use our own clock.
-        median_s = statistics.median(r.elapsed_ns for r in measured) / 1e9
-    info = describe(scenario, settings, measured, median_s, affinity)
+        measured = timed
+        round_s = [r.elapsed_ns / 1e9 for r in measured]
+    info = describe(scenario, settings, measured, round_s, affinity)
     info["placement_masks"] = placement
     benchmark.extra_info.update(info)
+
+
+def per_message(meta: Any, n: int) -> None:
+    """Make pytest-benchmark's statistics time per message: each round's duration divided by its batch.
+
+    A round is one calibrated batch of ``n`` messages (operations, starts), and batches differ between
+    mechanisms and runs, so time per round ranks nothing.  pytest-benchmark's own ``iterations`` mean
+    exactly this: each datum is a round's duration over the ``iterations`` it ran; ``ops`` is then
+    messages/s.  Its statistics are computed (and cached) from ``data``, so a fresh record is built.
+    """
+    fresh = type(meta.stats)()
+    for d in meta.stats.data:
+        fresh.update(d / n)
+    meta.stats = fresh
+    meta.iterations = n

@@ -28,9 +28,18 @@ that changes a key's meaning or removes one; adding a key is not a change):
      (``msgs_per_s`` is operations/s; ``consumers`` is 0); ``lost_updates`` and ``updates_expected``
      (``value_unlocked``, ``manager_value``: summed over the timed rounds); ``op_ns`` (startup:
      per-operation percentiles, same keys as ``rtt_ns``; lower is better).
+2. pytest-benchmark's ``stats`` mean time per message (per operation for the one-sided patterns, per
+   start for start-up): each round's duration divided by its batch, and ``stats.iterations`` is the
+   batch, so ``ops`` is messages/s and ``pytest-benchmark compare`` ranks by it.  In version 1 they
+   were seconds per round (a calibrated batch); the loader divides them by ``messages``.
+   ``round_s``: the timed rounds' raw durations in seconds.  In ``rtt_ns``/``op_ns`` a tail
+   percentile (p90, p99, p999) is null unless :data:`TAIL_MIN_SAMPLES` samples stand behind it;
+   ``count`` says how many there were (the loader applies the same rule to version 1 files).
 """
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+#: Versions the loader reads (older ones are upgraded as it reads them).
+READABLE_VERSIONS = (1, 2)
 
 #: Keys every ipcbench benchmark carries in ``extra_info``.
 REQUIRED_KEYS = (
@@ -48,3 +57,7 @@ REQUIRED_KEYS = (
 
 #: Latency percentiles, in nanoseconds, under ``extra_info["rtt_ns"]``.
 RTT_KEYS = ("p50", "p90", "p99", "p999", "max")
+
+#: A tail percentile needs ten samples beyond it: p90 100, p99 1,000, p99.9 10,000.  With fewer, the
+#: p99.9 of 565 round trips would be their maximum and their p99 the 6th largest.
+TAIL_MIN_SAMPLES = {"p90": 100, "p99": 1_000, "p999": 10_000}

@@ -92,7 +92,9 @@ def test_lower_is_better_is_judged_the_right_way_round(tmp_path, capsys):
     assert verdicts(report)[PIPE_LAT] == "faster"
     pair = next(p for p in report["pairs"] if p["scenario"] == PIPE_LAT)
     assert pair["ratio"] == pytest.approx(0.5)  # p50 halved
-    assert pair["p99_ratio"] == pytest.approx(0.5)
+    # 900 round trips are too few for a p99 (ten beyond it need 1,000): nothing to compare.
+    assert bench(read(), PIPE_LAT)["extra_info"]["rtt_ns"]["count"] < 1000
+    assert pair["p99_ratio"] is None
 
 
 def test_throughput_twice_faster_is_faster(tmp_path, capsys):

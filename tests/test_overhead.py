@@ -17,15 +17,29 @@ def overhead():
 
 
 def test_measure_times_every_phase(overhead, no_leaks):
-    from ipcbench.harness import Settings
+    from ipcbench.harness import Rig, Settings
     from ipcbench.scenario import Scenario
 
-    phases = overhead.measure(
-        Scenario("pipe_bytes", "throughput", 1, 1, 8, "fork"), Settings(0.002, rounds=2)
-    )
+    rounds = []
+    run_round = Rig.run_round
+
+    def record(rig, n):
+        rounds.append(run_round(rig, n))
+        return rounds[-1]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Rig, "run_round", record)
+        phases = overhead.measure(
+            Scenario("pipe_bytes", "throughput", 1, 1, 8, "fork"), Settings(0.002, rounds=2)
+        )
     assert set(phases) == set(overhead.PHASES)
-    assert all(v >= 0 for v in phases.values())
-    assert phases["worker start"] > 0 and phases["timed rounds: IPC (worker span)"] > 0
+    assert phases["worker start"] > 0
+    # The timed phases are the last two rounds' own figures: the workers' span and the rest of the
+    # parent's clock; the other phases hold everything else.
+    timed = rounds[-2:]
+    assert phases["timed rounds: IPC (worker span)"] == pytest.approx(sum(r.span_ns for r in timed) / 1e9)
+    signalling = sum(max(0, r.elapsed_ns - r.span_ns) for r in timed) / 1e9
+    assert phases["timed rounds: start/stop signalling"] == pytest.approx(signalling)
 
 
 def test_cli_prints_the_share(overhead, capsys, no_leaks):

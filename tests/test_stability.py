@@ -38,6 +38,6 @@ def test_describe_carries_the_warnings():
 
     s = Scenario("pipe", "throughput", 1, 1, 8, "fork")
     results = [RoundResult(100, int(t * 1e9), int(t * 1e9)) for t in (0.0005, 0.0005)]
-    info = runner.describe(s, Settings(), results, 0.0005, {})
+    info = runner.describe(s, Settings(), results, [0.0005, 0.0005], {})
     assert any("too few rounds" in w for w in info["warnings"])
     assert any("too short" in w for w in info["warnings"])

@@ -47,7 +47,7 @@ def measure(scenario: Scenario, settings: Settings) -> dict[str, float]:
         rig.start()
         out["worker start"] = clock() - t
         t = clock()
-        n = rig.calibrate()
+        n = rig.sample_batch(rig.calibrate())
         out["calibration"] = clock() - t
         t = clock()
         for _ in range(settings.warmup_rounds):
@@ -111,7 +111,8 @@ def from_run(path: Path) -> int:
     try:
         data = json.loads(path.read_text())
         wall = float(data["ipcbench"]["wall_s"])
-        timed = sum(sum(b["stats"]["data"]) for b in data["benchmarks"])
+        # Each datum is a round's duration over its batch (``iterations``; 1 in old files).
+        timed = sum(sum(b["stats"]["data"]) * b["stats"].get("iterations", 1) for b in data["benchmarks"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"overhead: error: {path}: not a saved ipcbench run with round data ({exc})", file=sys.stderr)
         return 2
