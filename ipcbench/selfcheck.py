@@ -8,8 +8,16 @@ consumer, which starts its clock and then lets the producer go, so no message is
 clock runs.  Rounds alternate A B A B with the same batch size, and medians are compared, so drift in a
 shared machine's load biases neither side.
 
+A one-sided pattern has its own row: ``array_memoryview`` bulk copies of a large payload (16 MiB by
+default), beside one process copying into its own ``RawArray`` through a memoryview in a timed loop.
+Its rounds are where the parent's reset and verification (zeroing and comparing whole arrays) would
+weigh most if they leaked into the timed region.
+
+The harness side is timed as ``ipcbench.runner`` times a benchmark: the round is prepared before the
+clock starts and verified after it stops.
+
 The ratio is oriented so that 1.0 means "the harness costs nothing" and below 1.0 means the harness
-reports a worse figure than the hand-written loop: harness/hand for messages per second,
+reports a worse figure than the hand-written loop: harness/hand for messages (operations) per second,
 hand/harness for the median round trip.
 """
 
@@ -28,13 +36,16 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import machine, schema, selection, storage
+from ipcbench import machine, runner, schema, selection, storage
 from ipcbench.harness import HarnessError, Rig, Settings, die_with_parent
 from ipcbench.scenario import PLACEMENTS, Scenario, ScenarioError, format_size, parse_size
 
 #: Mechanisms whose hand-written loop is written below.
 MECHANISMS = ("pipe_bytes", "queue")
 PAYLOAD = 1 << 10
+#: The one-sided row: a bulk copy whose hand-written loop is written below, and its smallest payload.
+BULK = "array_memoryview"
+BULK_PAYLOAD = 16 << 20
 #: The aim from issue 7: the harness within 5% of the hand-written loop.
 TOLERANCE = 0.05
 #: The ``scenario`` of a calibration benchmark is this prefix and the id of the scenario it checks.
@@ -48,23 +59,30 @@ def targets(
     start_method: str | None = None,
     payload: int = PAYLOAD,
     placement: str = "none",
+    bulk_payload: int = BULK_PAYLOAD,
 ) -> list[Scenario]:
-    """The calibration scenarios: 1:1 ``pipe_bytes`` and ``queue`` at ``payload``, both patterns.
+    """The calibration scenarios: 1:1 ``pipe_bytes`` and ``queue`` at ``payload``, both patterns, and
+    one process's ``array_memoryview`` bulk copy at ``bulk_payload``.
 
-    Given ``scenarios`` (a run's selection), only those of them that are calibration targets, so a
-    calibration benchmark accompanies the very scenario it checks.
+    Given ``scenarios`` (a run's selection), only those of them that are calibration targets (bulk
+    copies of :data:`BULK_PAYLOAD` and above), so a calibration benchmark accompanies the very
+    scenario it checks.
     """
     if scenarios is None:
         method = start_method or selection.default_start_method()
         return [
-            Scenario(m, p, 1, 1, payload, method, placement=placement)
-            for p in ("throughput", "latency")
-            for m in MECHANISMS
+            *(
+                Scenario(m, p, 1, 1, payload, method, placement=placement)
+                for p in ("throughput", "latency")
+                for m in MECHANISMS
+            ),
+            Scenario(BULK, "bulk", 1, 0, bulk_payload, method, placement=placement),
         ]
     return [
         s
         for s in scenarios
-        if s.mechanism in MECHANISMS and s.producers == s.consumers == 1 and s.payload_bytes == payload
+        if (s.mechanism in MECHANISMS and s.producers == s.consumers == 1 and s.payload_bytes == payload)
+        or (s.mechanism == BULK and s.producers == 1 and s.payload_bytes >= BULK_PAYLOAD)
     ]
 
 
@@ -149,6 +167,20 @@ def _hand_ponger(mechanism: str, out: Any, inp: Any) -> None:
         send(msg)
 
 
+def _hand_copier(arr: Any, barrier: Any, payload_bytes: int, n: int, report: Any) -> None:
+    die_with_parent()  # an orphan would never exit
+    view = memoryview(arr).cast("B")
+    src = b"\x01" * payload_bytes  # touched now, as the harness's worker prepares its source
+    clock = time.perf_counter_ns
+    with contextlib.suppress(threading.BrokenBarrierError):
+        while True:
+            barrier.wait()
+            t0 = clock()
+            for _ in range(n):
+                view[:] = src
+            report.send((clock() - t0, 0))
+
+
 class _Hand:
     """The hand-written processes of one scenario, released round by round through a barrier."""
 
@@ -157,11 +189,18 @@ class _Hand:
         self.n = n
         self.report_rx, report_tx = ctx.Pipe(duplex=False)
         m, size = scenario.mechanism, scenario.payload_bytes
-        if scenario.pattern == "throughput":
+        self._ends: list[Any] = []
+        if scenario.pattern == "bulk":
+            arr = ctx.RawArray("B", size)
+            self.barrier = ctx.Barrier(2)
+            plan: list[tuple[Any, tuple[Any, ...]]] = [
+                (_hand_copier, (arr, self.barrier, size, n, report_tx))
+            ]
+        elif scenario.pattern == "throughput":
             tx, rx = _ends(m, ctx)
             go_rx, go_tx = ctx.Pipe(duplex=False)
             self.barrier = ctx.Barrier(2)
-            plan: list[tuple[Any, tuple[Any, ...]]] = [
+            plan = [
                 (_hand_producer, (m, tx, go_rx, size, n)),
                 (_hand_consumer, (m, rx, self.barrier, go_tx, n, report_tx)),
             ]
@@ -305,26 +344,45 @@ class Pair:
         self.harness_values: list[float] = []
         self.harness_worker_values: list[float] = []
         self.hand_values: list[float] = []
+        self._t0 = 0
+        self._timed_ns = 0
+
+    def harness_prepare(self) -> None:
+        """Before the clock, as the runner's ``setup``: split the batch (one-sided: reset)."""
+        self.rig.prepare_round(self.messages)
+
+    def harness_timed(self) -> None:
+        """What the runner times: release the prepared round and collect every worker's report."""
+        self._t0 = time.perf_counter_ns()
+        self.rig.release_round()
+        self.rig.collect_round()
+        self._timed_ns = time.perf_counter_ns() - self._t0
+
+    def harness_verify(self) -> None:
+        """After the clock, as the runner's ``teardown``: verify the round and keep its figure."""
+        result = self.rig.verify_round()
+        if self.scenario.pattern == "latency":
+            self.harness_values.append(statistics.median(v for a in result.rtts for v in a))
+        else:
+            self.harness_values.append(result.messages / (self._timed_ns / 1e9))
+            self.harness_worker_values.append(result.messages / (result.span_ns / 1e9))
 
     def harness_round(self) -> None:
-        result = self.rig.run_round(self.messages)
-        if self.scenario.pattern == "throughput":
-            self.harness_values.append(result.messages / (result.elapsed_ns / 1e9))
-            self.harness_worker_values.append(result.messages / (result.span_ns / 1e9))
-        else:
-            self.harness_values.append(statistics.median(v for a in result.rtts for v in a))
+        self.harness_prepare()
+        self.harness_timed()
+        self.harness_verify()
 
     def hand_round(self) -> None:
         timeout = self.rig.expected_s * 3 + _GRACE
         elapsed_ns, rtt_ns = self.hand.round(timeout)
-        if self.scenario.pattern == "throughput":
-            self.hand_values.append(self.messages / (elapsed_ns / 1e9))
-        else:
+        if self.scenario.pattern == "latency":
             self.hand_values.append(rtt_ns)
+        else:
+            self.hand_values.append(self.messages / (elapsed_ns / 1e9))
 
     def result(self, rounds: int) -> Check:
         """The last ``rounds`` rounds of each side (earlier ones were warm-up)."""
-        metric = "msgs_per_s" if self.scenario.pattern == "throughput" else "rtt_p50_ns"
+        metric = "rtt_p50_ns" if self.scenario.pattern == "latency" else "msgs_per_s"
         return Check(
             self.scenario,
             self.messages,
@@ -361,23 +419,38 @@ def check(scenario: Scenario, settings: Settings) -> Check:
 
 
 def run_benchmark(benchmark: Any, target: str | Scenario, settings: Settings) -> None:
-    """The ``calibration`` benchmark: pytest-benchmark times the harness rounds, and a hand-written
-    round runs (untimed, as pedantic's setup) before each, so the two interleave A B A B."""
+    """The ``calibration`` benchmark: pytest-benchmark times the harness rounds as the runner does, and
+    a hand-written round runs (untimed, in pedantic's setup) before each, so the two interleave A B A B."""
     scenario = target if isinstance(target, Scenario) else _by_id(target)
     benchmark.group = "calibration"
     with paired(scenario, settings) as pair:
+
+        def setup() -> None:
+            pair.hand_round()
+            pair.harness_prepare()
+
+        def timed() -> None:
+            if not pair.rig.prepared:  # --benchmark-cprofile-loops runs the target without its setup
+                pair.harness_prepare()
+            pair.harness_timed()
+
         try:
             benchmark.pedantic(
-                pair.harness_round,
-                setup=pair.hand_round,
+                timed,
+                setup=setup,
+                teardown=pair.harness_verify,
                 rounds=settings.rounds,
                 warmup_rounds=settings.warmup_rounds,
-                iterations=1,
             )
+            if pair.rig.collected:  # --benchmark-disable runs the target once, without its teardown
+                pair.harness_verify()
         except BaseException:
             # As in runner.run_scenario: a Ctrl-C mid-round must not leave a benchmark without rounds.
             benchmark.has_error = True
             raise
+    meta = getattr(benchmark, "stats", None)
+    if getattr(meta, "stats", None):
+        runner.per_message(meta, pair.messages)
     # Under --benchmark-disable pedantic ran one pair only.
     result = pair.result(min(settings.rounds, len(pair.hand_values)))
     benchmark.extra_info.update(describe(result))
@@ -430,6 +503,12 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=int, default=10, help="interleaved rounds per side (default 10)")
     p.add_argument("--round-time", type=float, default=0.05, metavar="S", help="target seconds per round")
     p.add_argument("--payload", default="1KiB", metavar="SIZE", help="payload size (default 1KiB)")
+    p.add_argument(
+        "--bulk-payload",
+        default=format_size(BULK_PAYLOAD),
+        metavar="SIZE",
+        help=f"payload of the one-sided row, an {BULK} bulk copy (default {format_size(BULK_PAYLOAD)})",
+    )
     p.add_argument("--start-method", metavar="S", help="fork, spawn or forkserver (default: the platform's)")
     p.add_argument(
         "--placement",
@@ -448,7 +527,9 @@ def format_table(checks: Sequence[Check]) -> str:
         rows.append(
             (
                 c.scenario.id,
-                "msgs/s" if c.metric == "msgs_per_s" else "p50 round trip",
+                ("ops/s" if c.scenario.pattern == "bulk" else "msgs/s")
+                if c.metric == "msgs_per_s"
+                else "p50 round trip",
                 unit(c.harness_median),
                 unit(c.hand_median),
                 f"{c.ratio:.3f}",
@@ -472,7 +553,13 @@ def cmd(args: argparse.Namespace) -> int:
     try:
         settings = Settings(round_time=args.round_time, rounds=args.rounds)
         payload = parse_size(args.payload)
-        chosen = targets(start_method=args.start_method, payload=payload, placement=args.placement)
+        bulk_payload = parse_size(args.bulk_payload)
+        chosen = targets(
+            start_method=args.start_method,
+            payload=payload,
+            placement=args.placement,
+            bulk_payload=bulk_payload,
+        )
         if chosen[0].start_method not in multiprocessing.get_all_start_methods():
             raise ScenarioError(f"start method {chosen[0].start_method!r} is not available on this platform")
     except ScenarioError as exc:
@@ -486,8 +573,9 @@ def cmd(args: argparse.Namespace) -> int:
             print(f"ipcbench selfcheck: error: {exc}", file=sys.stderr)
             return 2
     print(
-        f"selfcheck: harness vs hand-written loop, {format_size(payload)}, 1:1, {settings.rounds} "
-        f"interleaved rounds of ~{settings.round_time * 1000:.0f} ms each side",
+        f"selfcheck: harness vs hand-written loop, {format_size(payload)}, 1:1 (bulk copy: "
+        f"{format_size(bulk_payload)}, 1 process), {settings.rounds} interleaved rounds of "
+        f"~{settings.round_time * 1000:.0f} ms each side",
         flush=True,
     )
     checks: list[Check] = []

@@ -1,6 +1,10 @@
 """``run --calibration``: the calibration group rides along with the scenarios it checks, loads like any
 result, and stays out of a run that does not ask for it."""
 
+import json
+
+import pytest
+
 from ipcbench import cli, results
 
 
@@ -20,7 +24,13 @@ def test_a_run_saves_calibration_benchmarks_the_loader_reads(tmp_path, capsys, n
         "queue-throughput-2p-1KiB-fork",
     ]
     for info in calibration["extra_info"]:
-        assert info["ratio"] > 0 and info["calibrates"] in info["scenario"]
+        assert info["calibrates"] in info["scenario"]
+        # Throughput: the ratio of the two medians saved beside it, the harness's being the figure.
+        assert info["ratio"] == pytest.approx(info["harness"] / info["handwritten"])
+        assert info["msgs_per_s"] == pytest.approx(info["harness"])
+    # pytest-benchmark's statistics are per message here too: each round over its batch.
+    for b in json.loads(out.read_text())["benchmarks"]:
+        assert b["stats"]["iterations"] == b["extra_info"]["messages"]
 
 
 def test_calibration_is_off_by_default():

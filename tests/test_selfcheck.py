@@ -2,6 +2,7 @@
 
 import json
 import math
+import statistics
 
 import pytest
 
@@ -12,13 +13,14 @@ from ipcbench.scenario import Scenario
 TINY = Settings(round_time=0.002, rounds=2, warmup_rounds=1)
 
 
-def test_targets_are_the_1to1_1kib_pipe_bytes_and_queue_scenarios():
+def test_targets_are_the_1to1_1kib_pipe_bytes_and_queue_scenarios_and_a_16mib_bulk_copy():
     ids = {s.id for s in selfcheck.targets(start_method="fork")}
     assert ids == {
         "pipe_bytes-throughput-2p-1KiB-fork",
         "queue-throughput-2p-1KiB-fork",
         "pipe_bytes-latency-2p-1KiB-fork",
         "queue-latency-2p-1KiB-fork",
+        "array_memoryview-bulk-1p-16MiB-fork",
     }
 
 
@@ -30,14 +32,71 @@ def test_targets_filter_a_selection():
         Scenario("queue", "throughput", 1, 1, 8, "fork"),
     ]
     assert selfcheck.targets([keep, *others]) == [keep]
+    bulk = [
+        Scenario("array_memoryview", "bulk", 1, 0, size, "fork") for size in (1 << 20, 16 << 20, 64 << 20)
+    ]
+    assert selfcheck.targets(bulk) == bulk[1:]  # 16 MiB and above, one process
+    assert selfcheck.targets([Scenario("array_memoryview", "bulk", 2, 0, 16 << 20, "fork")]) == []
 
 
-@pytest.mark.parametrize("scenario", selfcheck.targets(start_method="fork"), ids=lambda s: s.id)
-def test_check_gives_a_finite_positive_ratio(scenario, no_leaks):
+@pytest.mark.parametrize(
+    "scenario", selfcheck.targets(start_method="fork", bulk_payload=64 << 10), ids=lambda s: s.id
+)
+def test_check_compares_the_same_batch_in_the_same_unit(scenario, monkeypatch, no_leaks):
+    """Both sides' raw measurements, recorded on the way, give exactly the figures and the ratio."""
+    hand_raw: list[tuple[int, float]] = []
+    hand_round = selfcheck._Hand.round
+
+    def record(self, timeout):
+        hand_raw.append(hand_round(self, timeout))
+        assert self.n == batch[0]  # the hand-written loop runs the harness's batch
+        return hand_raw[-1]
+
+    batch: list[int] = []
+    calibrate = selfcheck.Rig.calibrate
+    monkeypatch.setattr(selfcheck.Rig, "calibrate", lambda rig: batch.append(calibrate(rig)) or batch[0])
+    monkeypatch.setattr(selfcheck._Hand, "round", record)
     result = selfcheck.check(scenario, TINY)
     assert len(result.harness) == len(result.hand) == TINY.rounds
-    assert math.isfinite(result.ratio) and result.ratio > 0
-    assert result.metric == ("msgs_per_s" if scenario.pattern == "throughput" else "rtt_p50_ns")
+    assert result.messages == batch[0]
+    kept = hand_raw[-TINY.rounds :]
+    if scenario.pattern == "latency":
+        assert result.metric == "rtt_p50_ns"
+        assert result.hand == tuple(rtt for _, rtt in kept)
+        assert result.ratio == pytest.approx(
+            statistics.median(result.hand) / statistics.median(result.harness)
+        )
+    else:  # messages (bulk: copies) per second on both sides
+        assert result.metric == "msgs_per_s"
+        assert result.hand == pytest.approx(tuple(batch[0] / (ns / 1e9) for ns, _ in kept))
+        assert result.ratio == pytest.approx(
+            statistics.median(result.harness) / statistics.median(result.hand)
+        )
+    assert math.isfinite(result.ratio)
+
+
+def test_the_harness_side_is_timed_without_reset_and_verification(monkeypatch, no_leaks):
+    """As in a run: the bulk copy's reset (zeroing every array) and check (comparing them) happen
+    before and after the harness's clock, which times release and collection only."""
+    log: list[str] = []
+    real = {
+        name: getattr(selfcheck.Rig, name) for name in ("prepare_round", "release_round", "collect_round")
+    }
+    real["verify_round"] = selfcheck.Rig.verify_round
+    for name, method in real.items():
+        monkeypatch.setattr(
+            selfcheck.Rig, name, lambda rig, *a, _m=method, _n=name: (log.append(_n), _m(rig, *a))[1]
+        )
+    clock = selfcheck.time.perf_counter_ns
+    monkeypatch.setattr(selfcheck.time, "perf_counter_ns", lambda: (log.append("clock"), clock())[1])
+    scenario = selfcheck.targets(start_method="fork", bulk_payload=64 << 10)[-1]
+    with selfcheck.paired(scenario, TINY) as pair:
+        log.clear()
+        pair.harness_round()
+    steps = [e for e in log if e != "clock"]
+    assert steps == ["prepare_round", "release_round", "collect_round", "verify_round"]
+    first, last = log.index("clock"), len(log) - 1 - log[::-1].index("clock")
+    assert log.index("prepare_round") < first and log.index("verify_round") > last
 
 
 def test_ratio_orientation():
@@ -49,15 +108,17 @@ def test_ratio_orientation():
 
 def test_cli_prints_the_table_and_saves(tmp_path, capsys, no_leaks):
     out = tmp_path / "check.json"
-    rc = cli.main(
-        ["selfcheck", "--rounds", "1", "--round-time", "0.002", "--start-method", "fork", "-o", str(out)]
-    )
+    argv = ["selfcheck", "--rounds", "1", "--round-time", "0.002", "--start-method", "fork"]
+    rc = cli.main([*argv, "--bulk-payload", "64KiB", "-o", str(out)])
     assert rc == 0
     text = capsys.readouterr().out
     assert "pipe_bytes-throughput-2p-1KiB-fork" in text and "ratio" in text
     doc = json.loads(out.read_text())
-    assert len(doc["checks"]) == 4
-    assert all(c["ratio"] > 0 for c in doc["checks"])
+    assert "array_memoryview-bulk-1p-64KiB-fork" in text and "ops/s" in text
+    assert len(doc["checks"]) == 5
+    for c in doc["checks"]:  # each saved ratio is the one of its saved medians
+        harness, hand = c["harness"], c["handwritten"]
+        assert c["ratio"] == pytest.approx(harness / hand if c["metric"] == "msgs_per_s" else hand / harness)
 
 
 def test_cli_bad_input_is_one_line_and_exit_2(capsys):
