@@ -1,5 +1,6 @@
 """Calibration: the harness's figure beside the smallest hand-written loop, for the selected 1:1 1 KiB
-Pipe ``send_bytes`` and Queue scenarios (see ``ipcbench.selfcheck``).
+Pipe ``send_bytes`` and Queue scenarios and one-process ``array_memoryview`` bulk copies of 16 MiB and
+more (see ``ipcbench.selfcheck``).
 
 Runs with ``--ipc-calibration`` (``ipcbench run --calibration``); then ``-m calibration`` selects it
 alone and ``-m "not calibration"`` leaves it out.
