@@ -262,3 +262,31 @@ def test_latency_batches_stretch_towards_the_tail_samples():
     assert latency.sample_batch(1000) == 2000  # 10,000 round trips over 5 rounds
     assert latency.sample_batch(3000) == 3000  # already enough
     assert throughput.sample_batch(400) == 400
+
+
+def test_the_round_clock_runs_from_release_to_the_last_report_only(monkeypatch, no_leaks):
+    """On a fake clock that ticks 1000 ns a reading: the round's elapsed time is exactly two readings
+    apart (release, last report), and the one-sided reset and check fall outside them."""
+    import dataclasses
+
+    from ipcbench import ops
+
+    log: list[str] = []
+    ticks = iter(range(1000, 10**9, 1000))
+    monkeypatch.setattr(harness, "clock", lambda: (log.append("clock"), next(ticks))[1])
+    op = ops.OPS["lock"]
+    reset = lambda shared: (log.append("reset"), op.reset(shared))  # noqa: E731
+    check = lambda shared, n: (log.append("check"), op.check(shared, n))[1]  # noqa: E731
+    monkeypatch.setitem(ops.OPS, "lock", dataclasses.replace(op, reset=reset, check=check))
+    with Rig(Scenario("lock", "locks", 1, 0, 8, FORK), TINY) as rig:
+        log.clear()
+        result = rig.run_round(100)
+    assert log == ["reset", "clock", "clock", "check"]
+    assert result.elapsed_ns == 1000
+
+
+def test_bad_bulk_payload_is_one_line_and_exit_2(capsys):
+    from ipcbench import cli
+
+    assert cli.main(["selfcheck", "--bulk-payload", "lots"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
