@@ -377,6 +377,10 @@ class Rig:
             for w in alive:
                 with contextlib.suppress(Exception):
                     getattr(w.process, sig_method)()
+                    if sig_method == "terminate":
+                        # A stopped (SIGSTOP) worker hears SIGTERM only once continued: at once, not
+                        # after the deadline, so a run stopped by a signal ends in time.
+                        os.kill(w.process.pid, signal.SIGCONT)
             # One deadline for all: a stopped (SIGSTOP) worker ignores SIGTERM, and waiting for each
             # in turn would multiply the wait by the number of workers.
             deadline = time.monotonic() + STOP_TIMEOUT

@@ -15,6 +15,7 @@ Messages carry a sequence number so every round can be verified:
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -26,7 +27,7 @@ import struct
 import tempfile
 import time
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ipcbench import shm
@@ -62,7 +63,13 @@ class Resources:
     def manager(self) -> Any:
         """One Manager process per scenario, started on first use and shut down by :meth:`close`."""
         if self._manager is None:
-            self._manager = self.ctx.Manager()
+            from multiprocessing.managers import SyncManager
+
+            from ipcbench.harness import die_with_parent  # harness builds on this module
+
+            # ctx.Manager(), but its server dies with the process that started it, like the workers.
+            self._manager = SyncManager(ctx=self.ctx)
+            self._manager.start(die_with_parent)
             self.defer(self._manager.shutdown)
         return self._manager
 
@@ -99,6 +106,16 @@ class Mechanism:
     requires: str | None = None
     #: The largest payload it is run with, if it has a limit (a proxy through a server process is slow).
     max_payload: int | None = None
+
+
+#: How a scenario whose mechanism's optional module is missing is listed: skipped, never failed.
+NOT_INSTALLED = "not installed — pip install 'ipcbench[peers]'"
+
+
+def not_installed_line(scenario_ids: Iterable[str]) -> str:
+    """``not installed — pip install 'ipcbench[peers]': zmq (15 scenarios)``, by mechanism."""
+    counts = collections.Counter(scenario_id.split("-", 1)[0] for scenario_id in scenario_ids)
+    return f"{NOT_INSTALLED}: " + ", ".join(f"{m} ({n} scenarios)" for m, n in counts.items())
 
 
 def missing(requires: str | None) -> str | None:
