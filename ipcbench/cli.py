@@ -9,6 +9,8 @@ files and refused writes print one line on stderr and return 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -17,7 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,7 @@ from ipcbench import (
     selection,
     selfcheck,
     storage,
+    tree,
 )
 from ipcbench.scenario import PATTERN_DESCRIPTIONS, PATTERNS, PLACEMENTS, Scenario, ScenarioError, parse_size
 
@@ -213,6 +216,11 @@ def _pytest_command(args: argparse.Namespace, json_path: Path) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    with _signals_stop_the_run():
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     scenarios = _selection(args)
     out = Path(args.output) if args.output else storage.default_path(RESULTS_DIR, args.profile)
     storage.check_writable(out)
@@ -238,46 +246,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     print("\n".join(preflight.format_lines(facts)), flush=True)
     with tempfile.TemporaryDirectory(prefix="ipcbench-") as tmp:
         json_path = Path(tmp) / "run.json"
-        command, not_run_file = _quality_options(args, Path(tmp), facts, started.timestamp())
-        # Its own session: a Ctrl-C reaches only us, and we pass on exactly one SIGINT, so pytest's
-        # teardown (which reaps the workers) is not cut short by a second one.
-        proc = subprocess.Popen(_pytest_command(args, json_path) + command, start_new_session=True)
-        interrupted = False
-        # A SIGTERM (a CI job cancelled) ends the run like Ctrl-C: workers reaped, finished work saved.
-        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-        try:
-            rc = proc.wait()
-        except KeyboardInterrupt:
-            # pytest tears the workers down and still writes what finished; give it a deadline.
-            interrupted = True
-            proc.send_signal(signal.SIGINT)
-            try:
-                rc = proc.wait(30)
-            except (subprocess.TimeoutExpired, KeyboardInterrupt):
-                proc.kill()
-                rc = proc.wait()
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-        interrupted = interrupted or rc == 2
+        command, outcome_file = _quality_options(args, Path(tmp), facts, started.timestamp())
+        rc, stopped = _run_pytest(_pytest_command(args, json_path) + command)
+        # pytest's own exit code 2: interrupted (a signal that reached it and not us).
+        interrupted = stopped is not None or rc == 2
         data = _read_run(json_path)
-        not_run = not_run_file.read_text().split() if not_run_file.exists() else []
-    if data is None and not_run:
-        # --max-time left no time for any scenario: still save the run, so it says what was not run.
+        outcomes = _read_outcomes(outcome_file)
+    done = {b.get("extra_info", {}).get("scenario") for b in data["benchmarks"]} if data else set()
+    account = Account.of(scenarios, done, outcomes, interrupted)
+    exit_code = (128 + stopped if stopped else EXIT_INTERRUPTED) if interrupted else EXIT_OK
+    if data is None and (account.not_run or account.not_installed) and not interrupted:
+        # Nothing measured (--max-time left no time, or nothing selected is installed): still save the
+        # run, so it says what was not run.
         facts_all = {"schema": schema.SCHEMA_VERSION, **machine.facts(), "preflight": facts}
         data = {"machine_info": {"ipcbench": facts_all}, "benchmarks": [], "datetime": started.isoformat()}
-    done = {b.get("extra_info", {}).get("scenario") for b in data["benchmarks"]} if data else set()
-    failed = [s.id for s in scenarios if s.id not in done and s.id not in not_run]
     if data is None:
-        if not interrupted:
-            print(f"ipcbench: {len(failed)} scenarios failed: {', '.join(failed)}", file=sys.stderr)
+        if account.failed and not interrupted:
+            print(
+                f"ipcbench: {len(account.failed)} scenarios failed: {', '.join(account.failed)}",
+                file=sys.stderr,
+            )
+        print(f"ipcbench: {account.line()}", file=sys.stderr)
         print("ipcbench: no benchmark finished; nothing saved", file=sys.stderr)
-        return EXIT_INTERRUPTED if interrupted else EXIT_FAILED
+        return exit_code if interrupted else EXIT_FAILED
     data["ipcbench"] = {
         "schema": schema.SCHEMA_VERSION,
-        "complete": not failed and not interrupted and not not_run,
+        "complete": not account.failed and not interrupted and not account.not_run,
         "interrupted": interrupted,
-        "failed": failed if not interrupted else [],
-        "not_run": not_run + (failed if interrupted else []),
+        "failed": list(account.failed),
+        "not_run": list(account.not_run),
+        "not_installed": dict(account.not_installed),
+        "account": account.counts(),
         "max_time": args.max_time,
         "profile": args.profile,
         "argv": sys.argv[1:],
@@ -286,14 +285,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     }
     path = storage.write_new(out, data)
     print(summary_table(data["benchmarks"]))
+    if account.not_installed:
+        print(catalog.mechanisms.not_installed_line(account.not_installed))
     wall = data["ipcbench"]["wall_s"]
     if interrupted:
+        print(f"ipcbench: {account.line()}")
         print(
             f"ipcbench: interrupted; the {len(done)} finished benchmarks are saved as an incomplete run "
             f"in {path}",
             file=sys.stderr,
         )
-        return EXIT_INTERRUPTED
+        return exit_code
+    failed, not_run = account.failed, account.not_run
     if failed:
         print(
             f"ipcbench: {len(failed)} scenarios failed and have no figures: {', '.join(failed)}",
@@ -305,6 +308,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"incomplete run: {', '.join(not_run)}",
             file=sys.stderr,
         )
+    print(f"ipcbench: {account.line()}")
     print(f"saved {len(done)} benchmarks in {wall:.0f} s to {path}")
     # A --max-time run may hold no benchmark at all: nothing to report then.
     if (
@@ -313,20 +317,149 @@ def cmd_run(args: argparse.Namespace) -> int:
         and report.cmd_report(argparse.Namespace(results=[path], output=args.report))
     ):
         return EXIT_FAILED
-    return EXIT_FAILED if failed else EXIT_OK
+    return EXIT_FAILED if account.failed else EXIT_OK
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+@dataclasses.dataclass(frozen=True)
+class Account:
+    """How every selected scenario ended: exactly one of measured, not installed, not run, failed."""
+
+    measured: tuple[str, ...]
+    #: Scenario id -> why: its mechanism's optional module is missing (skipped, never failed).
+    not_installed: dict[str, str]
+    #: Not started (--max-time), or abandoned by a stop signal.
+    not_run: tuple[str, ...]
+    failed: tuple[str, ...]
+
+    @classmethod
+    def of(
+        cls, scenarios: Sequence[Scenario], done: set[str], outcomes: dict[str, str], interrupted: bool
+    ) -> Account:
+        """``done``: the scenarios with a figure; ``outcomes``: how pytest said each ended.
+
+        A scenario with no figure and no word from pytest failed, unless a signal stopped the run
+        first: then it was not run.
+        """
+        measured, not_run, failed = [], [], []
+        not_installed: dict[str, str] = {}
+        for s in scenarios:
+            requires = MECHANISMS[s.mechanism].requires
+            if s.id in done:
+                measured.append(s.id)
+            elif requires and catalog.mechanisms.missing(requires):
+                not_installed[s.id] = f"{requires} {catalog.mechanisms.NOT_INSTALLED}"
+            elif outcomes.get(s.id) == "failed" or (not interrupted and outcomes.get(s.id) != "not_run"):
+                failed.append(s.id)
+            else:
+                not_run.append(s.id)
+        return cls(tuple(measured), not_installed, tuple(not_run), tuple(failed))
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "measured": len(self.measured),
+            "not_installed": len(self.not_installed),
+            "not_run": len(self.not_run),
+            "failed": len(self.failed),
+        }
+
+    def line(self) -> str:
+        counts = self.counts()
+        parts = ", ".join(f"{n} {key.replace('_', ' ')}" for key, n in counts.items())
+        return f"{sum(counts.values())} scenarios: {parts}"
+
+
+#: Seconds pytest gets, after the first stop signal, to stop its workers and save what finished, so
+#: that the run ends within 5 s of the signal.
+STOP_TIMEOUT = 4.0
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGINT or SIGTERM reached ``ipcbench run``: it stops and exits 128 + the signal's number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_stopped(signum: int, frame: object) -> None:
+    raise Stopped(signum)
+
+
+@contextlib.contextmanager
+def _signals_stop_the_run() -> Iterator[None]:
+    """SIGINT and SIGTERM stop a run whoever sends them: a terminal's Ctrl-C (the whole group),
+    ``kill``, ``timeout``, a CI runner or ``docker stop`` (this process alone).
+
+    Installed even where SIGINT was inherited ignored (a run started with ``&`` in a script), and
+    before pytest starts, so that pytest does not inherit it ignored and hears the SIGINT we send.
+    """
+    previous = {sig: signal.signal(sig, _raise_stopped) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run_pytest(command: list[str]) -> tuple[int, int | None]:
+    """Run pytest to its end, or stop it on the first SIGINT/SIGTERM; return its exit code and the
+    signal that stopped it (None if none did).  A second signal kills everything at once."""
+    read_end, write_end = os.pipe()
+    try:
+        # Its own session: a Ctrl-C reaches only us, and we pass on exactly one SIGINT, so pytest's
+        # teardown (which reaps the workers) is not cut short by a second one.  Only we hold the pipe's
+        # write end: when we die, however, pytest reads end of file and stops (tree.watch_parent).
+        proc = subprocess.Popen(
+            [*command, f"--ipc-parent-fd={read_end}"], pass_fds=(read_end,), start_new_session=True
+        )
+    finally:
+        os.close(read_end)
+    stopped: int | None = None
+    try:
+        try:
+            return proc.wait(), None
+        except Stopped as first:
+            stopped = first.signum
+            print(
+                "ipcbench: stopping: the benchmark in flight is abandoned, the finished ones are saved "
+                "(signal again to stop at once)",
+                file=sys.stderr,
+                flush=True,
+            )
+            proc.send_signal(signal.SIGINT)
+            return proc.wait(STOP_TIMEOUT), stopped
+    except (Stopped, subprocess.TimeoutExpired) as exc:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)  # nothing may cut the kill short
+        tree.kill_tree(proc.pid)
+        proc.wait()
+        if isinstance(exc, Stopped):
+            print("ipcbench: stopped at once; nothing saved", file=sys.stderr)
+            raise Stopped(stopped or exc.signum) from None
+        print(f"ipcbench: pytest did not stop within {STOP_TIMEOUT:g} s: killed", file=sys.stderr)
+        return proc.returncode, stopped
+    finally:
+        if proc.returncode is None:  # anything unforeseen: leave nothing running
+            tree.kill_tree(proc.pid)
+            proc.wait()
+        os.close(write_end)
+
+
+def _read_outcomes(path: Path) -> dict[str, str]:
+    """Scenario id -> how pytest said it ended (see the plugin's --ipc-outcome-file)."""
+    if not path.exists():
+        return {}
+    pairs = (line.split(" ", 1) for line in path.read_text().splitlines() if " " in line)
+    return {name: outcome for outcome, name in pairs}
 
 
 def _quality_options(
     args: argparse.Namespace, tmp: Path, facts: dict[str, Any], started: float
 ) -> tuple[list[str], Path]:
-    """pytest options for the preflight (taken once, here) and --max-time; and the not-run list's file."""
-    facts_path, not_run = tmp / "preflight.json", tmp / "not_run.txt"
+    """pytest options for the preflight (taken once, here) and --max-time; and the outcome file."""
+    facts_path, outcomes = tmp / "preflight.json", tmp / "outcomes.txt"
     facts_path.write_text(json.dumps(facts))
-    options = [f"--ipc-preflight={facts_path}", f"--ipc-not-run-file={not_run}"]
+    options = [f"--ipc-preflight={facts_path}", f"--ipc-outcome-file={outcomes}"]
     if args.calibration:
         options.append("--ipc-calibration")
     if args.max_time is not None:
@@ -336,7 +469,7 @@ def _quality_options(
             "-W",
             "ignore::pytest_benchmark.logger.PytestBenchmarkWarning",
         ]
-    return options, not_run
+    return options, outcomes
 
 
 def _fmt_duration(seconds: float) -> str:
@@ -516,6 +649,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (UsageError, ScenarioError, storage.StorageError) as exc:
         print(f"ipcbench: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Stopped as exc:
+        print("ipcbench: interrupted", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("ipcbench: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

@@ -14,6 +14,7 @@ import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from ipcbench import mechanisms
 from ipcbench.runner import SPREAD_WARN
 from ipcbench.scenario import format_size
 
@@ -209,6 +210,20 @@ def _num(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
         return None
     return float(value)
+
+
+def not_installed(df: pd.DataFrame) -> list[str]:
+    """One line per run that skipped optional peers because their module was missing (no warning:
+    the run is complete without them)."""
+    out: list[str] = []
+    runs = df.drop_duplicates("file")
+    for _, r in runs.iterrows():
+        ids = r["not_installed"]
+        if not ids:
+            continue
+        where = f" in {r['file']}" if len(runs) > 1 else ""
+        out.append(f"Not measured{where}, {mechanisms.not_installed_line(ids)}.")
+    return out
 
 
 def warnings(df: pd.DataFrame) -> list[str]:

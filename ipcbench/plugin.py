@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ipcbench import catalog, eta, machine, mechanisms, preflight, schema, selection
+from ipcbench import catalog, eta, machine, mechanisms, preflight, schema, selection, tree
 from ipcbench.harness import Settings
 from ipcbench.scenario import Scenario, ScenarioError
 
@@ -49,7 +49,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="epoch seconds: scenarios that would end later are skipped",
     )
-    g.addoption("--ipc-not-run-file", metavar="PATH", help="append the ids of skipped scenarios to this file")
+    g.addoption(
+        "--ipc-outcome-file",
+        metavar="PATH",
+        help="append 'OUTCOME SCENARIO' as each scenario ends (measured, not_installed, not_run, failed)",
+    )
+    g.addoption(
+        "--ipc-parent-fd",
+        type=int,
+        default=None,
+        help="read end of a pipe from 'ipcbench run': at its end (the run died) stop, leaving nothing",
+    )
 
 
 def scenarios(config: pytest.Config) -> list[Scenario]:
@@ -90,6 +100,9 @@ def pytest_configure(config: pytest.Config) -> None:
         config.stash[_SETTINGS] = settings(config)
     except ScenarioError as exc:
         raise pytest.UsageError(str(exc)) from None
+    fd = config.getoption("ipc_parent_fd")
+    if fd is not None:
+        tree.watch_parent(fd)
 
 
 _SCENARIOS = pytest.StashKey[dict[str, Scenario]]()
@@ -230,8 +243,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         "total": len(session.items),
         "models": [model(i) for i in session.items],
         "index": {item.nodeid: n for n, item in enumerate(session.items)},
-        # (kind, model seconds, measured seconds) of every finished item.
+        # (kind, model seconds, measured seconds) of every item that ran; "ended" counts skipped ones too.
         "done": [],
+        "ended": 0,
     }
 
 
@@ -240,12 +254,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     stop_at = item.config.getoption("ipc_stop_at")
     if stop_at is None or time.time() + _predicted(item) <= stop_at:
         return
-    name = _item_scenario(item)[0]
-    path = item.config.getoption("ipc_not_run_file")
-    if path:
-        with open(path, "a") as fh:
-            fh.write(name + "\n")
-    item.stash[_NOT_RUN] = name
+    item.stash[_NOT_RUN] = _item_scenario(item)[0]
     pytest.skip("not started: the run's --max-time would be exceeded")
 
 
@@ -258,28 +267,52 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     return None
 
 
+def _outcome(item: pytest.Item, report: pytest.TestReport) -> str:
+    """measured, not_installed, not_run (--max-time) or failed: one per scenario, as ``ipcbench run``
+    accounts for them."""
+    if report.passed:
+        return "measured"
+    if report.skipped:
+        if _NOT_RUN in item.stash:
+            return "not_run"
+        scenario = _item_scenario(item)[1]
+        if scenario is not None and mechanisms.missing(catalog.entries()[scenario.mechanism].requires):
+            return "not_installed"
+        return "skipped"
+    return "failed"
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    yield
-    if call.when == "setup" and _NOT_RUN in item.stash and item.config.getoption("ipc_progress"):
-        # Printed here, not in setup: output during setup is captured.
-        item.config.get_terminal_writer().line(f"[skip] {item.stash[_NOT_RUN]:<44} not run: --max-time")
-    if call.when != "call":
+    report: pytest.TestReport = (yield).get_result()
+    # An item ends in its call, or in a setup that did not pass (skipped or failed): count it once.
+    if not (call.when == "call" or (call.when == "setup" and not report.passed)):
         return
     state = item.config.stash[_PROGRESS]
     # By position, not by count: --max-time may skip a long scenario and still run a shorter one after it.
     at = state["index"][item.nodeid]
-    state["done"].append((*state["models"][at], call.duration))
+    state["ended"] += 1
+    if call.when == "call":
+        state["done"].append((*state["models"][at], call.duration))
+    name = _item_scenario(item)[0]
+    outcome = _outcome(item, report)
+    path = item.config.getoption("ipc_outcome_file")
+    if path:
+        with open(path, "a") as fh:
+            fh.write(f"{outcome} {name}\n")
     if not item.config.getoption("ipc_progress"):
         return
-    done, total = len(state["done"]), state["total"]
+    total = state["total"]
     left = eta.seconds_left(state["done"], state["models"][at + 1 :])
     fixture = getattr(item, "funcargs", {}).get("benchmark")
     info = getattr(fixture, "extra_info", {}) if fixture is not None else {}
-    figure = "FAILED"
-    if call.excinfo is not None and call.excinfo.errisinstance(pytest.skip.Exception):
-        figure = "skipped"
-    elif call.excinfo is None and info.get("msgs_per_s"):
+    figure = {
+        "not_installed": mechanisms.NOT_INSTALLED,
+        "not_run": "not run: --max-time",
+        "skipped": "skipped",
+        "failed": "FAILED",
+    }.get(outcome, "")
+    if outcome == "measured" and info.get("msgs_per_s"):
         unit = "msg/s" if info.get("pattern") in ("throughput", "latency") else "op/s"
         figure = f"{info['msgs_per_s']:>12,.0f} {unit}"
         for key in ("rtt_ns", "op_ns"):
@@ -287,7 +320,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 figure += f"  p50 {info[key]['p50'] / 1000:8.1f} µs"
         if "lost_updates" in info:
             figure += f"  lost {info['lost_updates']}"
-    name = _item_scenario(item)[0]
+    # Printed here, not in setup: output during setup is captured.
     writer = item.config.get_terminal_writer()
-    writer.line(f"[{done:>{len(str(total))}}/{total}] {name:<44} {figure:<38} ~{left:.0f} s left")
+    writer.line(f"[{state['ended']:>{len(str(total))}}/{total}] {name:<44} {figure:<38} ~{left:.0f} s left")
     writer.flush()

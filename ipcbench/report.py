@@ -85,6 +85,7 @@ def _write(raw: pd.DataFrame, out: Path) -> Path:
         Section(
             "machine",
             "Machine and run",
+            text=tuple(findings.not_installed(df)),
             tables=(findings.machine_table(df),),
             warnings=tuple(findings.warnings(df)),
         ),
@@ -166,7 +167,7 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
     flat = df.drop(columns=["data", "extra_info", "msgs_lo", "msgs_hi"], errors="ignore")
     joined = {
         c: flat[c].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v)
-        for c in ("warnings", "failed", "not_run")
+        for c in ("warnings", "failed", "not_run", "not_installed")
     }
     flat.assign(**joined).to_csv(path, index=False)
 

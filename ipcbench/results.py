@@ -214,6 +214,8 @@ def _run_fields(path: Path, data: dict[str, Any]) -> dict[str, Any]:
         "platform": facts.get("platform") or machine.get("system"),
         "failed": names(run.get("failed")),
         "not_run": names(run.get("not_run")),
+        # Scenarios of optional peers whose module was missing: skipped, not failed (absent in old files).
+        "not_installed": names(list(obj(run, "not_installed"))),
         "wall_s": run.get("wall_s"),
     }
 
@@ -244,8 +246,8 @@ def load(paths: Iterable[str | Path]) -> pd.DataFrame:
 
     Columns: the run (``file``, ``run``, ``datetime``, ``host``, ``cpu_model``, ``cores_logical``,
     ``python``, ``commit``, ``ipcbench_version``, ``ipcbench_commit``, ``ipcbench_dirty``, ``complete``,
-    ``cpus_usable``, ``load_1m``, ``start_methods``,
-    ``default_start_method``, ``platform``, ``failed``, ``not_run``, ``wall_s``), the scenario
+    ``cpus_usable``, ``load_1m``, ``start_methods``, ``default_start_method``, ``platform``, ``failed``,
+    ``not_run``, ``not_installed``, ``wall_s``), the scenario
     (``scenario``, :data:`SCENARIO_COLUMNS` and ``shape`` such as ``4p-3to1``),
     ``messages`` (the batch of one round), ``msgs_per_s``, ``bytes_per_s``, the stats in seconds per
     message (:data:`STAT_COLUMNS`), ``data`` (seconds per message of each round, or None),

@@ -21,7 +21,10 @@ that changes a key's meaning or removes one; adding a key is not a change):
      changes, when it ran from a clone; null for an installed copy).  Since then the machine facts
      (``load_avg`` among them), ``commit_info`` and the top-level ``datetime`` are taken when the
      benchmarks start, not when pytest-benchmark saves (older files hold save-time values);
-   - top-level ``ipcbench``: ``max_time`` and ``not_run`` when ``--max-time`` cut a run short.
+   - top-level ``ipcbench``: ``max_time`` and ``not_run`` when ``--max-time`` cut a run short (or,
+     with ``interrupted``, a stop signal); ``not_installed`` (scenario id -> why: an optional peer's
+     module is missing; such a run is still complete) and ``account`` (how many scenarios ended
+     ``measured``, ``not_installed``, ``not_run``, ``failed``).
    - ``placement`` (none, spread, packed) and ``placement_masks`` (worker name -> CPUs it was pinned
      to; empty for none);
    - patterns ``shared_state``, ``locks``, ``bulk``, ``startup``, whose "messages" are operations
