@@ -459,7 +459,7 @@ def _quality_options(
     """pytest options for the preflight (taken once, here) and --max-time; and the outcome file."""
     facts_path, outcomes = tmp / "preflight.json", tmp / "outcomes.txt"
     facts_path.write_text(json.dumps(facts))
-    options = [f"--ipc-preflight={facts_path}", f"--ipc-outcome-file={outcomes}"]
+    options = [f"--ipc-preflight={facts_path}", f"--ipc-outcome-file={outcomes}", f"--ipc-scratch-dir={tmp}"]
     if args.calibration:
         options.append("--ipc-calibration")
     if args.max_time is not None:

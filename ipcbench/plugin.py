@@ -60,6 +60,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="read end of a pipe from 'ipcbench run': at its end (the run died) stop, leaving nothing",
     )
+    g.addoption(
+        "--ipc-scratch-dir",
+        metavar="DIR",
+        help="the run's directory for this session's files: removed if it dies",
+    )
 
 
 def scenarios(config: pytest.Config) -> list[Scenario]:
@@ -102,7 +107,7 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(str(exc)) from None
     fd = config.getoption("ipc_parent_fd")
     if fd is not None:
-        tree.watch_parent(fd)
+        tree.watch_parent(fd, config.getoption("ipc_scratch_dir"))
 
 
 _SCENARIOS = pytest.StashKey[dict[str, Scenario]]()

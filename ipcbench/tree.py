@@ -7,8 +7,10 @@ requests each cover one link of that chain; the functions here cover the whole o
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
+import shutil
 import signal
 import threading
 import time
@@ -50,12 +52,13 @@ def kill_tree(pid: int, *, include_root: bool = True) -> None:
             p.kill()
 
 
-def watch_parent(fd: int) -> None:
+def watch_parent(fd: int, scratch: str | None = None) -> None:
     """Stop this process when ``fd``, the read end of a pipe whose write end only the parent holds,
     reaches end of file: the parent died, however (even by SIGKILL).
 
     First as Ctrl-C would (pytest tears the workers down in order), then, if that takes longer than
-    :data:`ORPHAN_GRACE`, by killing the whole tree.
+    :data:`ORPHAN_GRACE`, by killing the whole tree.  ``scratch``, the dead parent's directory for
+    this process's files, is removed on the way out: nobody is left to read them.
     """
 
     # SIGINT is how the watch stops pytest, and how 'ipcbench run' does: a run started in the background
@@ -66,9 +69,13 @@ def watch_parent(fd: int) -> None:
         with contextlib.suppress(OSError):
             while os.read(fd, 1):
                 pass
+        if scratch is not None:
+            atexit.register(shutil.rmtree, scratch, True)
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(ORPHAN_GRACE)  # the deadline of the orderly teardown; the process is gone if it made it
         kill_tree(os.getpid(), include_root=False)
+        if scratch is not None:
+            shutil.rmtree(scratch, True)
         os._exit(128 + signal.SIGINT)
 
     threading.Thread(target=watch, name="ipcbench-parent-watch", daemon=True).start()

@@ -181,9 +181,12 @@ def test_a_signal_stops_the_run_and_saves_what_finished(tmp_path, sig, to, no_le
 def test_sigkill_of_the_run_takes_everything_it_started_along(tmp_path, no_leaks):
     run = _Run(tmp_path)
     procs = run.mid_round()
+    pytest_args = run.ps.children()[0].cmdline()
+    scratch = Path(next(a for a in pytest_args if a.startswith("--ipc-scratch-dir=")).partition("=")[2])
     run.proc.kill()
     assert run.finish() == -signal.SIGKILL
     _all_gone(procs)
+    assert not scratch.exists()  # the files the dead run would have read
 
 
 @pytest.mark.parametrize("then", ["signal again", "wait"])
