@@ -7,11 +7,15 @@
 * ``bencher``: Bencher Metric Format, ``{name: {measure: {value, lower_value, upper_value}}}`` with
   the ``throughput`` measure (msgs/s; bounds: the slowest and fastest round) for throughput scenarios and
   ``latency`` (ns; bounds: the minimum and the p99 round trip) for latency and start-up scenarios.
+
+Without ``-o`` (or with ``-o -``) the JSON goes to standard output and nothing else does, so a pipe or
+``bencher run --adapter json "ipcbench export …"`` reads it as it is; messages go to standard error.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -91,8 +95,25 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="github-action-benchmark only: throughput (customBiggerIsBetter, default) or latency "
         "(customSmallerIsBetter)",
     )
-    p.add_argument("-o", "--output", required=True, type=Path, metavar="FILE", help="file to write (new)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="file to write (new; never overwritten); '-' or none: standard output, for pipes and "
+        "tools that read a command's output (bencher run --adapter json)",
+    )
     return p
+
+
+def _write_stdout(data: Any) -> None:
+    """The JSON alone on standard output, so ``| python -m json.tool`` or a tracker reads it as is."""
+    try:
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise  # the reader left: the CLI's own handler ends quietly
+    except OSError as exc:
+        raise storage.StorageError(f"cannot write to standard output: {exc.strerror or exc}") from None
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -101,11 +122,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         data: Any = bencher(rows) if args.format == "bencher" else github_action_benchmark(rows, args.measure)
         if not data:
             raise CompareError(f"{args.results} has no {args.measure} scenarios")
-        storage.check_writable(args.output)
-        storage.write_new(args.output, data)
+        if args.output in (None, "-"):
+            _write_stdout(data)
+        else:
+            storage.check_writable(Path(args.output))
+            storage.write_new(Path(args.output), data)
     except (results.LoadError, CompareError, storage.StorageError) as exc:
         print(f"ipcbench export: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    count = len(data)
-    print(f"wrote {count} benchmarks ({args.format}) to {args.output}")
+    where = "standard output" if args.output in (None, "-") else args.output
+    # On stderr: standard output may be the export itself.
+    print(f"wrote {len(data)} benchmarks ({args.format}) to {where}", file=sys.stderr)
     return EXIT_OK

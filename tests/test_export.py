@@ -1,6 +1,9 @@
 """``ipcbench export``: the shapes github-action-benchmark and Bencher read."""
 
 import json
+import shlex
+import subprocess
+import sys
 
 import pytest
 from synthetic import FIXTURE, read
@@ -79,3 +82,70 @@ def test_never_overwrites(tmp_path, capsys):
     rc, _, err = export(tmp_path, capsys, "--format", "bencher", FIXTURE)
     assert rc == 2
     assert "already exists" in err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--format", "bencher"],
+        ["--format", "github-action-benchmark"],
+        ["--format", "github-action-benchmark", "--measure", "latency"],
+    ],
+)
+@pytest.mark.parametrize("dash", [False, True], ids=["no-o", "o-dash"])
+def test_standard_output_holds_the_export_alone(tmp_path, capsys, monkeypatch, argv, dash):
+    monkeypatch.chdir(tmp_path)
+    rc = main(["export", *argv, str(FIXTURE), *(["-o", "-"] if dash else [])])
+    out, err = capsys.readouterr()
+    assert rc == 0
+    # The whole of stdout is the JSON a file would hold; the note goes to stderr; no file named "-".
+    expected = main(["export", *argv, str(FIXTURE), "-o", str(tmp_path / "file.json")])
+    assert expected == 0
+    assert json.loads(out) == json.loads((tmp_path / "file.json").read_text())
+    assert "standard output" in err
+    assert not (tmp_path / "-").exists()
+
+
+def test_pipes_into_json_tool():
+    """The command a user types: ``ipcbench export --format bencher RESULTS.json | python -m json.tool``."""
+    py = shlex.quote(sys.executable)
+    line = f"{py} -m ipcbench export --format bencher {shlex.quote(str(FIXTURE))} | {py} -m json.tool"
+    tool = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", line], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert tool.returncode == 0, tool.stderr
+    assert set(json.loads(tool.stdout)) == scenarios("throughput") | scenarios("latency")
+
+
+@pytest.mark.parametrize(
+    ("case", "argv"),
+    [
+        ("missing input", ["missing.json"]),
+        ("input not JSON", ["bad.json"]),
+        ("parent is a file", [str(FIXTURE), "-o", "bad.json/out.json"]),
+    ],
+)
+def test_cannot_is_one_line_and_exit_2_with_stdout_empty(tmp_path, capsys, monkeypatch, case, argv):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.json").write_text("{not json")
+    rc = main(["export", "--format", "bencher", *argv])
+    out, err = capsys.readouterr()
+    assert rc == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("ipcbench export: error:")
+
+
+def test_full_standard_output_is_one_line_and_exit_2(tmp_path):
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "ipcbench", "export", "--format", "bencher", str(FIXTURE)],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "ipcbench export: error: cannot write to standard output: No space left on device"
+    ]
