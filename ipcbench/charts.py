@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ipcbench import progress
 from ipcbench.findings import BASELINE, Crossover, series_order
 from ipcbench.scenario import format_size
 
@@ -197,6 +198,7 @@ def _payload_axis(ax: Any, sizes: Iterable[float]) -> None:
 
 
 def _save(fig: Any, out_dir: Path, key: str, title: str, caption: str) -> Chart:
+    progress.note("report", f"drawing {title}")  # the drawing happens in savefig: seconds per chart
     fig.suptitle(title, fontsize=13, fontweight="bold")
     png, svg = out_dir / f"{key}.png", out_dir / f"{key}.svg"
     fig.savefig(png, dpi=110)

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ipcbench import results
+from ipcbench import progress, results
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,6 +58,7 @@ def build(paths: Iterable[str | Path], out_dir: str | Path) -> Path:
     Returns the path of ``index.html``.
     """
     df = results.load(paths)
+    progress.note("report", f"{len(df)} benchmarks loaded; writing the report")
     out = Path(out_dir)
     try:
         out.mkdir(parents=True, exist_ok=True)
