@@ -178,6 +178,9 @@ def _check_memory(scenarios: Sequence[Scenario]) -> None:
 def _pytest_command(args: argparse.Namespace, json_path: Path) -> list[str]:
     cmd = [
         sys.executable,
+        # Not the current directory first on sys.path: run from a clone, `python -m` would import the
+        # clone's ipcbench/ instead of the installed one whose benchmarks it collects (tox does that).
+        "-P",
         "-m",
         "pytest",
         str(BENCH_DIR),

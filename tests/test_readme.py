@@ -107,8 +107,14 @@ def _copy_of_the_clone(dest: Path) -> Path:
 
 def test_every_sh_block_of_the_readme_runs(tmp_path):
     clone = _copy_of_the_clone(tmp_path / "clone")
-    # This interpreter's environment stands for the README's activated .venv.
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    # This interpreter's environment stands for the README's activated .venv, and the copy's own
+    # package comes first: an editable install points at this checkout, not at the copy, and a child
+    # started from the copy (python -m pytest) would find the copy's ipcbench beside it anyway.
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(clone),
+    }
     for key in ("PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST", "VIRTUAL_ENV", "TOX_WORK_DIR"):
         env.pop(key, None)
     for block in runnable(README.read_text()):
