@@ -43,6 +43,8 @@ from ipcbench.scenario import PATTERN_DESCRIPTIONS, PATTERNS, PLACEMENTS, Scenar
 MECHANISMS = catalog.entries()
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+#: pytest's exit codes for "interrupted, or errors during collection", "internal error", "usage error".
+PYTEST_BROKE = (2, 3, 4)
 
 #: The benchmarks ``ipcbench run`` drives: inside the package, so that any install can run them.
 BENCH_DIR = Path(__file__).resolve().parent / "benchmarks"
@@ -251,10 +253,18 @@ def _run(args: argparse.Namespace) -> int:
         json_path = Path(tmp) / "run.json"
         command, outcome_file = _quality_options(args, Path(tmp), facts, started.timestamp())
         rc, stopped = _run_pytest(_pytest_command(args, json_path) + command)
-        # pytest's own exit code 2: interrupted (a signal that reached it and not us).
-        interrupted = stopped is not None or rc == 2
         data = _read_run(json_path)
         outcomes = _read_outcomes(outcome_file)
+    if stopped is None and rc in PYTEST_BROKE and not outcomes:
+        # pytest stopped before any scenario began: a collection error or a bad option, which it has
+        # printed above; not an interrupt, whatever its exit code says.
+        print(
+            f"ipcbench: pytest could not run the benchmarks (its exit code {rc}; its error is above)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    # pytest's own exit code 2 once scenarios ran: interrupted (a signal that reached it and not us).
+    interrupted = stopped is not None or rc == 2
     done = {b.get("extra_info", {}).get("scenario") for b in data["benchmarks"]} if data else set()
     account = Account.of(scenarios, done, outcomes, interrupted)
     exit_code = (128 + stopped if stopped else EXIT_INTERRUPTED) if interrupted else EXIT_OK

@@ -277,3 +277,20 @@ def test_killed_runner_leaves_no_orphan_workers(tmp_path):
     proc.wait(10)
     _, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive, f"orphaned workers: {[w.pid for w in alive]}"
+
+
+def test_benchmarks_that_do_not_collect_are_a_failure_not_an_interrupt(capsys, tmp_path, monkeypatch):
+    """pytest's exit code 2 also means "errors during collection": with no scenario begun and no
+    signal, the run failed (exit 1, saying so); it was not interrupted (130)."""
+    from ipcbench import cli
+
+    broken = tmp_path / "benchmarks"
+    broken.mkdir()
+    (broken / "pytest.ini").write_text("[pytest]\n")
+    (broken / "test_ipc.py").write_text("this is not python\n")
+    monkeypatch.setattr(cli, "BENCH_DIR", broken)
+    out = tmp_path / "run.json"
+    code, _, err = run_cli(capsys, "run", *TINY_RUN, "-o", str(out))
+    assert code == 1
+    assert "could not run the benchmarks" in err and "interrupted" not in err
+    assert not out.exists()
