@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ipcbench import progress
+from ipcbench import fmt, progress
 from ipcbench.findings import BASELINE, Crossover, series_order
 from ipcbench.scenario import format_size
 
@@ -144,10 +144,7 @@ def _mechanisms(df: pd.DataFrame) -> list[str]:
 
 def _compact(value: float, _pos: Any = None) -> str:
     """Tick labels: ``400k``, ``1.5M``, ``20``: three significant figures, SI prefix, no unit."""
-    for prefix, scale in (("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= scale:
-            return f"{value / scale:.3g}{prefix}"
-    return f"{value:.3g}"
+    return fmt.si(value)
 
 
 def _minor_labels(*mantissas: int) -> Any:

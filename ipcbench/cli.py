@@ -28,6 +28,7 @@ from ipcbench import (
     compare,
     eta,
     export,
+    fmt,
     history,
     machine,
     preflight,
@@ -486,11 +487,8 @@ def _quality_options(
 
 
 def _fmt_duration(seconds: float) -> str:
-    if seconds < 120:
-        return f"{seconds:.0f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
+    # Two digits: an estimate has no third.
+    return fmt.duration_s(seconds, digits=2)
 
 
 def _read_run(path: Path) -> dict[str, Any] | None:
@@ -504,35 +502,38 @@ def _read_run(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def _fmt_rate(value: float) -> str:
-    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if value >= scale:
-            return f"{value / scale:.2f}{unit}"
-    return f"{value:.0f}"
-
-
 def _fmt_percentile(figures: dict[str, Any], key: str) -> str:
-    """A percentile in µs, or ``n/a (N round trips)`` when too few round trips stand behind it."""
+    """A percentile, or ``n/a (N round trips)`` when too few round trips stand behind it."""
     value = figures.get(key)
     if value is None:
         return f"n/a ({figures.get('count', 0):,} round trips)"
-    return f"{value / 1000:.1f}"
+    return fmt.duration_ns(value)
 
 
 def summary_table(benchmarks: Sequence[dict[str, Any]]) -> str:
-    rows = [("scenario", "msgs/s", "bytes/s", "p50 µs", "p99 µs", "spread", "")]
+    """One line per benchmark with the figures that mean something for its pattern.
+
+    Start-up is a time per start (its ``op_ns``), never a rate of batches; one-sided patterns count
+    operations, not messages; only what carries a payload has bytes/s.
+    """
+    rows = [("scenario", "rate", "bytes/s", "p50", "p99", "spread", "")]
     for b in benchmarks:
         info, stats = b.get("extra_info", {}), b.get("stats", {})
-        rtt = info.get("rtt_ns") or {}
+        pattern = info.get("pattern")
+        times = info.get("op_ns") if pattern == "startup" else info.get("rtt_ns")
+        times = times or {}
         spread = stats.get("stddev", 0) / stats["median"] if stats.get("median") else 0
+        what = "msg" if pattern in ("throughput", "latency") else "op"
+        rate = "" if pattern == "startup" else fmt.rate(info.get("msgs_per_s", 0), what)
+        sized = pattern in ("throughput", "latency", "bulk")
         rows.append(
             (
                 info.get("scenario", b.get("name", "?")),
-                _fmt_rate(info.get("msgs_per_s", 0)),
-                _fmt_rate(info.get("bytes_per_s", 0)) + "B",
-                _fmt_percentile(rtt, "p50") if rtt else "",
-                _fmt_percentile(rtt, "p99") if rtt else "",
-                f"{spread:.1%}",
+                rate,
+                fmt.rate(info.get("bytes_per_s", 0), "B") if sized else "",
+                _fmt_percentile(times, "p50") if times else "",
+                _fmt_percentile(times, "p99") if times else "",
+                fmt.percent(spread),
                 "oversubscribed" if info.get("oversubscribed") else "",
             )
         )

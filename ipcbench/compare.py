@@ -35,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import progress, results
+from ipcbench import fmt, progress, results
 from ipcbench.catalog import entries
 from ipcbench.scenario import PATTERNS
 
@@ -716,14 +716,10 @@ def _lonely(fig: Figure, verdict: str, t: Threshold) -> Pair:
 
 
 def fmt_value(value: float | None, unit: str) -> str:
+    """A figure whose unit is in its own column: rates with an SI prefix (``244k``), times plain."""
     if value is None:
         return "-"
-    if unit == "msgs/s":
-        for suffix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-            if value >= scale:
-                return f"{value / scale:.3g}{suffix}"
-        return f"{value:.3g}"
-    return f"{value:.3g}"
+    return fmt.si(value) if unit.endswith("/s") else fmt.plain(value)
 
 
 def _cells(p: Pair) -> list[str]:

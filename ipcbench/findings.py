@@ -14,9 +14,8 @@ import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ipcbench import mechanisms
+from ipcbench import fmt, mechanisms
 from ipcbench.runner import SPREAD_WARN
-from ipcbench.scenario import format_size
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -59,47 +58,15 @@ class Crossover:
         noise = " (within spread: may be noise)" if self.within_spread else ""
         return (
             f"{where}{self.shape}: {self.faster_above} overtakes {self.faster_below} "
-            f"above ≈{fmt_bytes(self.payload_bytes)}{noise}"
+            f"above ≈{fmt.size(self.payload_bytes)}{noise}"
         )
 
 
 # --- formatting -------------------------------------------------------------------------------------
 
 
-def fmt_si(value: float, unit: str) -> str:
-    """Three significant figures with an SI prefix: ``240k msg/s``, ``1.1 GB/s``."""
-    if not math.isfinite(value):
-        return "—"
-    for prefix, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= scale:
-            # A prefix joins a unit symbol (MB/s) but not a word (240k msg/s).
-            joined = f" {prefix}{unit}" if unit[0].isupper() else f"{prefix} {unit}"
-            return f"{value / scale:.3g}{joined}"
-    return f"{value:.3g} {unit}"
-
-
-def fmt_ns(ns: float) -> str:
-    """A duration given in nanoseconds, in the unit that keeps it readable."""
-    if not math.isfinite(ns):
-        return "—"
-    for unit, scale in (("s", 1e9), ("ms", 1e6), ("µs", 1e3)):
-        if abs(ns) >= scale:
-            return f"{ns / scale:.3g} {unit}"
-    return f"{ns:.3g} ns"
-
-
-def fmt_bytes(n: float) -> str:
-    """Payload sizes: exact binary notation when whole (``64KiB``), else ``12.3 KiB``."""
-    if float(n).is_integer():
-        return format_size(int(n))
-    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
-        if n >= scale:
-            return f"{n / scale:.3g} {unit}"
-    return f"{n:.0f} B"
-
-
 def fmt_spread(spread: float) -> str:
-    return f"±{spread:.0%}" if math.isfinite(spread) else "±?"
+    return f"±{fmt.percent(spread)}" if math.isfinite(spread) else "±?"
 
 
 # --- preparing the frame ----------------------------------------------------------------------------
@@ -306,8 +273,8 @@ def recommendations(df: pd.DataFrame) -> Table:
 
             def figure(r: Any, pattern: str = pattern) -> str:
                 if pattern == "throughput":
-                    return f"{fmt_si(r['msgs_per_s'], 'msg/s')} · {fmt_si(r['bytes_per_s'], 'B/s')}"
-                return f"{fmt_ns(r['rtt_p50_ns'])} p50 RTT"
+                    return f"{fmt.rate(r['msgs_per_s'])} · {fmt.rate(r['bytes_per_s'], 'B')}"
+                return f"{fmt.duration_ns(r['rtt_p50_ns'])} p50 RTT"
 
             runner_up = "—"
             if len(ranked) > 1:
@@ -326,7 +293,7 @@ def recommendations(df: pd.DataFrame) -> Table:
             cells = (
                 pattern,
                 shape + (" (oversubscribed)" if (series, key[2]) in crowded else ""),
-                fmt_bytes(payload),
+                fmt.size(payload),
                 best["mechanism"],
                 f"{figure(best)} {fmt_spread(best['spread'])}",
                 runner_up,
@@ -429,9 +396,9 @@ def cost_model(df: pd.DataFrame) -> Table:
                 cells = (
                     str(mech),
                     str(shape),
-                    fmt_ns(alpha),
+                    fmt.duration_ns(alpha),
                     f"{beta:.3g} ns/B",
-                    fmt_ns(alpha + beta * (1 << 20)),
+                    fmt.duration_ns(alpha + beta * (1 << 20)),
                     str(len(x)),
                     (f"R² {r2:.2f}" if math.isfinite(r2) else "exact (2 points)")
                     + (f"; {note}" if note else ""),
@@ -476,7 +443,7 @@ def method_table(df: pd.DataFrame) -> Table:
                 _range(g["rounds"], lambda v: f"{v:.0f}"),
                 _range(g["messages"], lambda v: f"{v:,.0f}"),
                 _range(g["target_ms"], lambda v: f"{v:.0f} ms"),
-                _range(g["round_ms"], lambda v: f"{v:.3g} ms"),
+                _range(g["round_ms"], lambda v: fmt.duration_s(v / 1e3)),
                 f"{g['spread'].median():.0%}",
                 f"{g['spread'].max():.0%}",
                 str(int((g["spread"] >= SPREAD_WARN).sum())),
@@ -512,11 +479,11 @@ def all_benchmarks(df: pd.DataFrame) -> Table:
         p99 = r.get("rtt_p99_ns", math.nan)
         cells = (
             str(r["scenario"]),
-            fmt_si(r["msgs_per_s"], "msg/s"),
-            fmt_si(r["bytes_per_s"], "B/s"),
-            fmt_ns(p50) if p50 == p50 else "",
-            fmt_ns(p99) if p99 == p99 else _too_few(r),
-            f"{r['round_ms']:.3g} ms",
+            fmt.rate(r["msgs_per_s"]),
+            fmt.rate(r["bytes_per_s"], "B"),
+            fmt.duration_ns(p50) if p50 == p50 else "",
+            fmt.duration_ns(p99) if p99 == p99 else _too_few(r),
+            fmt.duration_s(r["round_ms"] / 1e3),
             fmt_spread(r["spread"]),
             f"{r['rounds']:.0f}" if r["rounds"] == r["rounds"] else "—",
             f"{r['messages']:,.0f}",
@@ -562,7 +529,7 @@ def _fmt_extra(value: object) -> str:
     """A pattern's own field; missing, None or non-numeric in some rows is shown, not a crash."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return "—" if value is None else str(value)
-    return f"{value:.4g}"
+    return fmt.count(value) if float(value).is_integer() else fmt.plain(value)
 
 
 def pattern_table(df: pd.DataFrame) -> Table:
@@ -575,8 +542,8 @@ def pattern_table(df: pd.DataFrame) -> Table:
             str(r["mechanism"]),
             str(r["start_method"]),
             str(r["shape"]),
-            fmt_si(r["msgs_per_s"], "op/s"),
-            fmt_ns(1e9 / r["msgs_per_s"]) + " per op",
+            fmt.rate(r["msgs_per_s"], "op"),
+            fmt.duration_ns(1e9 / r["msgs_per_s"]) + " per op",
             fmt_spread(r["spread"]),
             *(_fmt_extra(r["extra_info"].get(k)) for k in extra),
         )

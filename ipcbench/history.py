@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import progress, results
+from ipcbench import fmt, progress, results
 from ipcbench.compare import (
     CompareError,
     Figure,
@@ -207,7 +207,7 @@ def _metric_label(fig: Figure | Step) -> str:
 
 
 def _fmt(value: float) -> str:
-    return f"{value:,.4g}"
+    return fmt.si(value)
 
 
 def _step_rows(steps: Sequence[Step], runs: Sequence[Run]) -> list[list[str]]:

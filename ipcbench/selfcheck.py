@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import machine, runner, schema, selection, storage
+from ipcbench import fmt, machine, runner, schema, selection, storage
 from ipcbench.harness import HarnessError, Rig, Settings, die_with_parent
 from ipcbench.scenario import PLACEMENTS, Scenario, ScenarioError, format_size, parse_size
 
@@ -523,7 +523,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def format_table(checks: Sequence[Check]) -> str:
     rows = [("scenario", "metric", "harness", "hand-written", "ratio", "workers' clock", "")]
     for c in checks:
-        unit = (lambda v: f"{v:,.0f}/s") if c.metric == "msgs_per_s" else (lambda v: f"{v / 1000:.1f} µs")
+        unit = fmt.si if c.metric == "msgs_per_s" else fmt.duration_ns
         rows.append(
             (
                 c.scenario.id,
