@@ -12,6 +12,13 @@ import functools
 from ipcbench import mechanisms, ops
 from ipcbench.scenario import MIN_PAYLOAD
 
+#: What a user can take from a mechanism's figure (:attr:`Entry.kind`).
+IMPORTABLE, BASELINE, HAND_MADE = "importable", "baseline", "hand-made"
+#: Raw paths that show what the OS or memory allows: no one adopts os.write on a pipe as IPC.
+_BASELINES = frozenset({"os_pipe", "socketpair", "memcpy"})
+#: Channels ipcbench builds from primitives itself: a user would have to write them too.
+_HAND_MADE = frozenset({"shm_ring", "shm_numpy"})
+
 
 @dataclasses.dataclass(frozen=True)
 class Entry:
@@ -25,6 +32,10 @@ class Entry:
     #: None: any payload the machine's memory allows.
     max_payload: int | None
     requires: str | None
+    #: ``importable`` (the standard library or an installed peer, used as its authors say),
+    #: ``baseline`` (a raw OS or memory path) or ``hand-made`` (a channel ipcbench builds itself):
+    #: only the first may be recommended; the others are references.
+    kind: str = IMPORTABLE
 
     def payloads(self, wanted: tuple[int, ...]) -> tuple[int, ...]:
         if not self.sized:
@@ -43,12 +54,30 @@ def entries() -> dict[str, Entry]:
             True,
             m.max_payload,
             m.requires,
+            kind=_kind(m.name),
         )
         for m in mechanisms.MECHANISMS.values()
     }
     for op in ops.OPS.values():
         assert op.name not in out, f"mechanism name {op.name} is used twice"
         out[op.name] = Entry(
-            op.name, op.description, (op.pattern,), False, op.sized, op.max_payload, op.requires
+            op.name,
+            op.description,
+            (op.pattern,),
+            False,
+            op.sized,
+            op.max_payload,
+            op.requires,
+            kind=_kind(op.name),
         )
     return out
+
+
+def _kind(name: str) -> str:
+    return BASELINE if name in _BASELINES else HAND_MADE if name in _HAND_MADE else IMPORTABLE
+
+
+def kind(mechanism: str) -> str:
+    """A mechanism's :attr:`Entry.kind`; one saved by another version of ipcbench is importable."""
+    entry = entries().get(mechanism)
+    return IMPORTABLE if entry is None else entry.kind

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ipcbench import fmt, progress
-from ipcbench.findings import BASELINE, Crossover, series_order
+from ipcbench.findings import BASELINE, Crossover, series_order, time_per_op_ns
 from ipcbench.scenario import format_size
 
 if TYPE_CHECKING:
@@ -453,13 +453,13 @@ def pattern_chart(
     # Start-up is a cost: milliseconds per operation (median op_ns where saved), lower is better.
     cost = pattern == "startup"
     if cost:
-        per_op = part["extra_info"].map(lambda i: (i.get("op_ns") or {}).get("p50", math.nan) / 1e6)
-        rows = rows.assign(figure=per_op.fillna(1e3 / part["msgs_per_s"]))
+        rows = rows.assign(figure=[time_per_op_ns(r) / 1e6 for _, r in part.iterrows()])
     else:
         rows = rows.assign(figure=part["msgs_per_s"])
     by_method = rows["processes"].nunique() < 2
     x = "start_method" if by_method else "processes"
-    keys = ["series", "mechanism", "start_method", "processes"]
+    # Payload sizes (bulk copies) are separate lines, never one median.
+    keys = ["series", "mechanism", "start_method", "payload_bytes", "processes"]
     data = _medians(rows, keys, ["figure", *lost[:1]])
     methods = sorted(data["start_method"].unique())
     for ax, col, label in zip(
@@ -468,11 +468,13 @@ def pattern_chart(
         ["milliseconds per operation (lower is better)" if cost else "operations per second", *lost[:1]],
         strict=False,
     ):
-        for (series, mech, method), g in data.groupby(["series", "mechanism", "start_method"]):
+        for (series, mech, method, _size), g in data.groupby(keys[:4]):
             ls, mk = styles[str(series)]
             mech = str(mech)
             xs = [methods.index(m) for m in g["start_method"]] if by_method else g["processes"]
-            tag = f"{mech} · {method}"
+            tag = f"{mech} · {method}" + (
+                f" · {fmt.size(g['payload_bytes'].iloc[0])}" if rows["payload_bytes"].nunique() > 1 else ""
+            )
             ax.plot(
                 xs, g[col], color=colour(mech), ls=ls if not by_method else "none", marker=mk, ms=8, label=tag
             )
@@ -484,6 +486,8 @@ def pattern_chart(
             ax.set_xticklabels(methods)
             ax.set_xlabel("start method")
         else:
+            # Whole processes only: matplotlib would tick 2.25, 2.5, 2.75 between two counts.
+            ax.set_xticks(sorted({int(v) for v in data["processes"]}))
             ax.set_xlabel("processes")
         ax.grid(True, alpha=0.3)
     _legend(fig, _mechanisms(part), styles)

@@ -10,7 +10,9 @@ scenario id, never by position, and every metric is judged with its own directio
   chose different batch sizes still compare.
 * ``latency``: the round-trip p50, lower is better.  A latency round is a fixed number of round trips,
   and its datum (seconds per message) is the mean round trip of that round: those are the samples tested.
-* ``startup``: the median time per start in ms (a round's duration over its starts), lower is better.
+* ``startup``: the median time of one start (``op_ns`` p50) in ms, lower is better; the samples are
+  each round's mean start.
+* the one-sided patterns (``shared_state``, ``locks``, ``bulk``) count operations: ops/s.
 
 The loaded ``data`` are seconds per message of each round (see :mod:`ipcbench.schema`).
 
@@ -51,6 +53,8 @@ FALLBACK_FACTOR = 2.0
 FUTURE_PATTERNS: tuple[str, ...] = ()
 #: The raw baseline mechanism that ``--normalize`` divides by.
 REFERENCE_MECHANISM = "os_pipe"
+#: Patterns whose operations are messages; every other pattern counts operations.
+MESSAGING = ("throughput", "latency")
 
 VERDICTS = ("slower", "faster", "same", "new", "gone")
 
@@ -344,7 +348,10 @@ def figure_of(row: Mapping[str, Any]) -> Figure:
             p99=None if p99 is None else p99 / 1000,
         )
     if pattern == "startup":
-        median = _num(row, "median")
+        # One start, as every start-up figure is judged: a round is a calibrated batch of starts.
+        per_op = _num(row, "op_p50_ns")
+        if per_op is None:
+            per_op = (_num(row, "median") or 0.0) * 1e9
         return Figure(
             sid,
             mechanism,
@@ -352,16 +359,19 @@ def figure_of(row: Mapping[str, Any]) -> Figure:
             metric="start-up",
             unit="ms",
             higher_is_better=False,
-            value=(median or 0.0) * 1000,
-            samples=tuple(rounds),
+            value=per_op / 1e6,
+            samples=tuple(d * 1000 for d in rounds),
+            p99=None if (p99 := _num(row, "op_p99_ns")) is None else p99 / 1e6,
         )
     rate = _num(row, "msgs_per_s") or 0.0
+    # The one-sided patterns count operations, not messages.
+    unit = "msgs/s" if pattern in MESSAGING else "ops/s"
     return Figure(
         sid,
         mechanism,
         pattern,
-        metric="msgs/s",
-        unit="msgs/s",
+        metric=unit,
+        unit=unit,
         higher_is_better=True,
         value=rate,
         samples=tuple(1 / d for d in rounds if d > 0),

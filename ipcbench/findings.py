@@ -11,16 +11,16 @@ import dataclasses
 import itertools
 import math
 import numbers
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from ipcbench import fmt, mechanisms
+from ipcbench import catalog, fmt, mechanisms
 from ipcbench.runner import SPREAD_WARN
 
 if TYPE_CHECKING:
     import pandas as pd
 
-#: The raw OS pipe: the ceiling of the same run, drawn as such and never "recommended".
+#: The raw OS pipe: drawn beside the pipe-based mechanisms in the payload chart.
 BASELINE = "os_pipe"
 #: What most code uses; every winner is also compared with it.
 REFERENCE = "queue"
@@ -75,8 +75,8 @@ def fmt_spread(spread: float) -> str:
 def prepare(df: pd.DataFrame) -> pd.DataFrame:
     """Add the columns every finding and chart shares: ``series``, ``spread``, rate ranges, RTT in µs.
 
-    A series is one run (host and date) and, when runs mix start methods, one start method: the
-    unit a chart draws as one line per mechanism.
+    A series is one run (host and date) and, when the results mix start methods or placements, one
+    start method and one placement: the unit a chart draws as one line per mechanism.
     """
     import pandas as pd
 
@@ -88,6 +88,9 @@ def prepare(df: pd.DataFrame) -> pd.DataFrame:
     label = label.where(per_label <= 1, label + " (" + df["run"].astype(str) + ")")
     if df["start_method"].nunique() > 1:
         label = label + " · " + df["start_method"]
+    # Pinned and unpinned workers are different experiments: never one median.
+    if "placement" in df and df["placement"].nunique() > 1:
+        label = label + " · placement " + df["placement"].astype(str)
     out = df.assign(series=label)
     spread = out["stddev"] / out["median"] if "stddev" in out else pd.Series(math.nan, index=out.index)
     # Rates at the quartile rounds: the whiskers of a throughput figure (stats are seconds per message).
@@ -237,13 +240,20 @@ def _metric(pattern: str) -> tuple[str, bool]:
     return ("msgs_per_s", True) if pattern == "throughput" else ("rtt_p50_ns", False)
 
 
-def recommendations(df: pd.DataFrame) -> Table:
-    """For each series, pattern, process shape and payload: the fastest mechanism, and by how much."""
+def _candidates(names: Any) -> Any:
+    """Which of ``names`` a user can adopt: neither a raw baseline nor a hand-made channel."""
+    return names.map(lambda m: catalog.kind(str(m)) == catalog.IMPORTABLE)
+
+
+def recommendations(df: pd.DataFrame) -> tuple[Table, Table]:
+    """For each series, pattern, process shape and payload: the fastest mechanism a user can import,
+    and by how much; then what the raw baselines and hand-made channels reach beside it."""
     many = df["series"].nunique() > 1
     rows: list[tuple[str, ...]] = []
+    refs: list[tuple[str, ...]] = []
     core = df[df["pattern"].isin(CORE_PATTERNS)]
     if not len(core):
-        return Table((), (), "No throughput or latency benchmarks in these results.")
+        return Table((), (), "No throughput or latency benchmarks in these results."), Table((), ())
     keys = ["series", "pattern", "processes", "shape", "payload_bytes"]
     winners: dict[str, list[str]] = {}
     crowded = set(
@@ -261,13 +271,14 @@ def recommendations(df: pd.DataFrame) -> Table:
         table = by_key(part, [*keys, "mechanism"], value)
         for key, group in table.groupby(keys, sort=True):
             series, shape, payload = str(key[0]), str(key[3]), float(key[4])  # type: ignore[arg-type]
-            ranked = group[group["mechanism"] != BASELINE].sort_values(value, ascending=not higher)
+            ranked = group[_candidates(group["mechanism"])].sort_values(value, ascending=not higher)
             if not len(ranked):
                 continue
             best = ranked.iloc[0]
             winners.setdefault(pattern, []).append(str(best["mechanism"]))
 
             def times(other: Any, best: Any = best, value: str = value, higher: bool = higher) -> float:
+                """How many times faster ``best`` is than ``other`` (< 1: slower)."""
                 ratio: float = best[value] / other[value] if higher else other[value] / best[value]
                 return ratio
 
@@ -281,26 +292,38 @@ def recommendations(df: pd.DataFrame) -> Table:
                 second = ranked.iloc[1]
                 ratio = times(second)
                 tie = ratio - 1 < max(best["spread"], second["spread"])
-                runner_up = f"{ratio:.2f}× vs {second['mechanism']}" + (" (within spread)" if tie else "")
+                runner_up = f"{fmt.ratio(ratio)} vs {second['mechanism']}" + (
+                    " (within spread)" if tie else ""
+                )
             ref = ranked[ranked["mechanism"] == REFERENCE]
             if best["mechanism"] == REFERENCE:
                 vs_ref = "is queue"
             else:
-                vs_ref = f"{times(ref.iloc[0]):.2f}×" if len(ref) else "—"
-            base = group[group["mechanism"] == BASELINE]
-            # Winner over ceiling, in speed: above 100% only where oversubscription favours the winner.
-            ceiling = f"{times(base.iloc[0]):.0%}" if len(base) else "—"
-            cells = (
+                vs_ref = fmt.ratio(times(ref.iloc[0])) if len(ref) else "—"
+            where = (
                 pattern,
                 shape + (" (oversubscribed)" if (series, key[2]) in crowded else ""),
                 fmt.size(payload),
+            )
+            cells = (
+                *where,
                 best["mechanism"],
                 f"{figure(best)} {fmt_spread(best['spread'])}",
                 runner_up,
                 vs_ref,
-                ceiling,
             )
             rows.append((series, *cells) if many else cells)
+            for _, other in group[~_candidates(group["mechanism"])].iterrows():
+                speed = 1 / times(other)
+                reach = f"{fmt.ratio(speed)} faster" if speed >= 1 else f"{fmt.ratio(1 / speed)} slower"
+                cells = (
+                    *where,
+                    str(other["mechanism"]),
+                    catalog.kind(str(other["mechanism"])),
+                    f"{figure(other)} {fmt_spread(other['spread'])}",
+                    f"{reach} than {best['mechanism']}",
+                )
+                refs.append((series, *cells) if many else cells)
     headers = (
         "pattern",
         "processes",
@@ -309,17 +332,34 @@ def recommendations(df: pd.DataFrame) -> Table:
         "its figure (spread)",
         "vs runner-up",
         f"vs {REFERENCE}",
-        f"share of {BASELINE}",
     )
     caption = (
-        "Fastest multiprocessing mechanism for each pattern, process shape (2p = one producer and one "
-        "consumer; 4p-3to1 = three producers, one consumer) and payload. Throughput ranks by messages/s "
-        "of the median round, latency by the median round trip. × = how many times faster. "
-        f"{BASELINE} is the raw OS pipe of the same run: a ceiling, not a candidate; its column shows "
-        "how close the winner gets to it. Spread = standard deviation of the round times over their "
-        "median; a lead smaller than the spread is marked."
+        "Fastest mechanism a user can import (the standard library's, or an installed peer's) for each "
+        "pattern, process shape (2p = one producer and one consumer; 4p-3to1 = three producers, one "
+        "consumer) and payload. Throughput ranks by messages/s of the median round, latency by the "
+        "median round trip. × = how many times faster. Spread = standard deviation of the round times "
+        "over their median; a lead smaller than the spread is marked."
     )
-    return Table(("run", *headers) if many else headers, tuple(rows), caption, _lead(winners))
+    ref_headers = (
+        "pattern",
+        "processes",
+        "payload",
+        "reference",
+        "kind",
+        "its figure (spread)",
+        "vs fastest",
+    )
+    ref_caption = (
+        "Not candidates, shown for scale: raw baselines (the OS or memory path with no framing or "
+        "pickling) and channels ipcbench builds by hand from shared memory and semaphores, each beside "
+        "the fastest importable mechanism of the same case."
+    )
+    return (
+        Table(("run", *headers) if many else headers, tuple(rows), caption, _lead(winners)),
+        Table(("run", *ref_headers) if many else ref_headers, tuple(refs), ref_caption)
+        if refs
+        else Table((), ()),
+    )
 
 
 def _lead(winners: dict[str, list[str]]) -> str:
@@ -340,7 +380,7 @@ def _lead(winners: dict[str, list[str]]) -> str:
 
 def crossovers(df: pd.DataFrame) -> list[Crossover]:
     """Where two mechanisms swap places in throughput as the payload grows (log-log interpolation)."""
-    part = df[(df["pattern"] == "throughput") & (df["mechanism"] != BASELINE)]
+    part = df[(df["pattern"] == "throughput") & _candidates(df["mechanism"])]
     if not len(part):
         return []
     table = by_key(part, ["series", "shape", "mechanism", "payload_bytes"], "msgs_per_s")
@@ -373,10 +413,49 @@ def crossovers(df: pd.DataFrame) -> list[Crossover]:
 # --- 8. the cost model ------------------------------------------------------------------------------
 
 
-def cost_model(df: pd.DataFrame) -> Table:
-    """Least squares of the median RTT on payload: latency ≈ α + β·bytes, per mechanism and shape."""
+#: A line whose worst point is off by more than this share of the measured round trip is not shown.
+FIT_TOLERANCE = 0.25
+#: Fewer sizes leave nothing to check the line against: two points always fit exactly.
+MIN_FIT_SIZES = 3
+#: The payload the model is asked about.
+PREDICT_AT = 1 << 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Fit:
+    """latency ≈ alpha + beta·bytes over the measured sizes, and how far its worst point is off."""
+
+    alpha_ns: float
+    beta_ns_per_byte: float
+    #: The largest |fit - measured| / measured over the points: the fit's error, in the data's terms.
+    worst_error: float
+    sizes: tuple[float, ...]
+
+    @property
+    def fits(self) -> bool:
+        return self.alpha_ns > 0 and self.beta_ns_per_byte >= 0 and self.worst_error <= FIT_TOLERANCE
+
+    def at(self, payload: float) -> float:
+        return self.alpha_ns + self.beta_ns_per_byte * payload
+
+
+def fit_line(payloads: Iterable[float], rtt_ns: Iterable[float]) -> Fit:
+    """Least squares on *relative* residuals (each point weighted by 1/its round trip).
+
+    Unweighted, the largest payloads (milliseconds) dominate and the small-payload cost (tens of
+    microseconds) comes out wrong by several times; relative residuals make every size count alike,
+    so α is the cost of a small message as measured.
+    """
     import numpy as np
 
+    x, y = np.asarray(list(payloads), dtype=float), np.asarray(list(rtt_ns), dtype=float)
+    beta, alpha = np.polyfit(x, y, 1, w=1 / y)
+    worst = float(np.max(np.abs(alpha + beta * x - y) / y))
+    return Fit(float(alpha), float(beta), worst, tuple(float(v) for v in x))
+
+
+def cost_model(df: pd.DataFrame) -> Table:
+    """latency ≈ α + β·bytes per mechanism and shape, where such a line fits the measured RTTs."""
     many = df["series"].nunique() > 1
     part = df[df["pattern"] == "latency"]
     rows: list[tuple[str, ...]] = []
@@ -385,38 +464,54 @@ def cost_model(df: pd.DataFrame) -> Table:
         for (series, shape, mech), group in table.groupby(["series", "shape", "mechanism"], sort=True):
             x = group["payload_bytes"].to_numpy(dtype=float)
             y = group["rtt_p50_ns"].to_numpy(dtype=float)
-            if len(x) < 2:
-                cells: tuple[str, ...] = (str(mech), str(shape), "—", "—", "—", str(len(x)), "needs ≥2 sizes")
-            else:
-                beta, alpha = np.polyfit(x, y, 1)
-                fit = alpha + beta * x
-                ss_tot = float(((y - y.mean()) ** 2).sum())
-                r2 = 1 - float(((y - fit) ** 2).sum()) / ss_tot if len(x) > 2 and ss_tot > 0 else math.nan
-                note = "α < 0: the line does not fit small payloads" if alpha < 0 else ""
-                cells = (
+            measured = f"{fmt.size(x.min())}–{fmt.size(x.max())} ({len(x)} sizes)"
+            if len(x) < MIN_FIT_SIZES:
+                cells: tuple[str, ...] = (
                     str(mech),
                     str(shape),
-                    fmt.duration_ns(alpha),
-                    f"{beta:.3g} ns/B",
-                    fmt.duration_ns(alpha + beta * (1 << 20)),
-                    str(len(x)),
-                    (f"R² {r2:.2f}" if math.isfinite(r2) else "exact (2 points)")
-                    + (f"; {note}" if note else ""),
+                    "—",
+                    "—",
+                    measured,
+                    f"not fitted: needs ≥{MIN_FIT_SIZES} sizes",
+                    "—",
                 )
+            else:
+                fit = fit_line(x, y)
+                error = f"worst point off by {fmt.percent(fit.worst_error)}"
+                if not fit.fits:
+                    why = "α ≤ 0" if fit.alpha_ns <= 0 else "β < 0" if fit.beta_ns_per_byte < 0 else error
+                    cells = (str(mech), str(shape), "—", "—", measured, f"no line fits ({why})", "—")
+                else:
+                    at = fmt.duration_ns(fit.at(PREDICT_AT))
+                    beyond = PREDICT_AT / x.max()
+                    if beyond > 1:
+                        at = f"{at}, predicted {fmt.ratio(beyond)} beyond the largest size measured"
+                    cells = (
+                        str(mech),
+                        str(shape),
+                        fmt.duration_ns(fit.alpha_ns),
+                        f"{fmt.plain(fit.beta_ns_per_byte)} ns/B",
+                        measured,
+                        error,
+                        at,
+                    )
             rows.append((str(series), *cells) if many else cells)
     headers = (
         "mechanism",
         "processes",
         "α (fixed cost)",
         "β (per payload byte)",
-        "RTT at 1 MiB",
-        "sizes",
+        "measured",
         "fit",
+        f"model at {fmt.size(PREDICT_AT)}",
     )
     caption = (
-        "latency ≈ α + β·bytes, fitted by least squares to the median round trip (p50) over the payload "
-        "sizes of the run. A round trip carries the payload both ways, so β is the cost of a payload "
-        "byte there and back. The 1 MiB column extrapolates the line and is only as good as the fit."
+        "latency ≈ α + β·bytes, fitted to the median round trip (p50) of each payload size, every size "
+        "weighted alike (least squares on relative errors), so α is the small-message cost as measured. "
+        "A round trip carries the payload both ways, so β is the cost of a payload byte there and back. "
+        f"A line whose worst point is off by more than {FIT_TOLERANCE:.0%} is not shown; below "
+        f"{MIN_FIT_SIZES} sizes nothing checks the line. A model figure beyond the largest size measured "
+        "is a prediction and says so."
     )
     return Table(("run", *headers) if many else headers, tuple(rows), caption)
 
@@ -532,21 +627,52 @@ def _fmt_extra(value: object) -> str:
     return fmt.count(value) if float(value).is_integer() else fmt.plain(value)
 
 
+def time_per_op_ns(row: Any) -> float:
+    """How long one operation takes as one worker sees it.
+
+    Start-up times every start itself (``op_p50_ns``).  Otherwise ``msgs_per_s`` counts the
+    operations of all workers together: with ``w`` workers each one spends ``w / rate`` per operation.
+    """
+    per_op = _num(row.get("op_p50_ns")) if row["pattern"] == "startup" else None
+    if per_op is not None:
+        return per_op
+    workers = max(1, int(row["producers"]))
+    return workers * 1e9 / float(row["msgs_per_s"])
+
+
 def pattern_table(df: pd.DataFrame) -> Table:
-    """A pattern without its own charts (shared state, start-up): every benchmark and its own fields."""
+    """Every benchmark of a one-sided pattern with the columns that tell its rows apart."""
     many = df["series"].nunique() > 1
     extra = extra_numeric_keys(df)
+    sized = df["payload_bytes"].nunique() > 1
+    placed = "placement" in df and df["placement"].nunique() > 1
+    startup = bool((df["pattern"] == "startup").all())
     rows = []
-    for _, r in df.sort_values(["series", "mechanism", "start_method", "processes", "shape"]).iterrows():
+    order = ["series", "mechanism", "start_method", "processes", "shape", "payload_bytes"]
+    for _, r in df.sort_values(order).iterrows():
         cells = (
             str(r["mechanism"]),
             str(r["start_method"]),
             str(r["shape"]),
-            fmt.rate(r["msgs_per_s"], "op"),
-            fmt.duration_ns(1e9 / r["msgs_per_s"]) + " per op",
+            *((fmt.size(r["payload_bytes"]),) if sized else ()),
+            *((str(r["placement"]),) if placed else ()),
+            *(() if startup else (fmt.rate(r["msgs_per_s"], "op"),)),
+            *((fmt.rate(r["bytes_per_s"], "B"),) if sized else ()),
+            fmt.duration_ns(time_per_op_ns(r)),
             fmt_spread(r["spread"]),
             *(_fmt_extra(r["extra_info"].get(k)) for k in extra),
         )
         rows.append((str(r["series"]), *cells) if many else cells)
-    headers = ("mechanism", "start method", "processes", "operations/s", "time", "spread", *extra)
+    headers = (
+        "mechanism",
+        "start method",
+        "processes",
+        *(("payload",) if sized else ()),
+        *(("placement",) if placed else ()),
+        *(() if startup else ("operations/s (all workers)",)),
+        *(("bytes/s",) if sized else ()),
+        "one start (p50)" if startup else "time per operation (one worker)",
+        "spread",
+        *(k.replace("_", " ") for k in extra),
+    )
     return Table(("run", *headers) if many else headers, tuple(rows))

@@ -27,10 +27,16 @@ if TYPE_CHECKING:
 
 #: Crossovers listed under the payload chart; more are counted, not listed.
 MAX_CROSSOVERS = 30
-#: Patterns that may be absent (added by later benchmarks): section id, title, pattern name.
-OPTIONAL_PATTERNS = (
-    ("shared-state", "Shared state and locks", "shared_state"),
-    ("startup", "Start-up cost by start method", "startup"),
+#: Patterns that may be absent (added by later benchmarks): section id, title, and its patterns with a
+#: chart title each.
+OPTIONAL_PATTERNS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "shared-state",
+        "Shared state and locks",
+        (("shared_state", "Shared state: Value, Array, ShareableList, Manager"), ("locks", "Locks")),
+    ),
+    ("bulk", "Bulk copies into shared memory", (("bulk", "Bulk copies into shared memory"),)),
+    ("startup", "Start-up cost by start method", (("startup", "Start-up cost by start method"),)),
 )
 
 
@@ -91,7 +97,9 @@ def _write(raw: pd.DataFrame, out: Path) -> Path:
             warnings=tuple(findings.warnings(df)),
         ),
         Section(
-            "recommendation", "Recommendation: the fastest mechanism", tables=(findings.recommendations(df),)
+            "recommendation",
+            "Recommendation: the fastest mechanism",
+            tables=tuple(t for t in findings.recommendations(df) if t.headers or t.caption),
         ),
         _chart_section(
             "scaling",
@@ -116,21 +124,20 @@ def _write(raw: pd.DataFrame, out: Path) -> Path:
         ),
     ]
     extra = findings.extra_numeric_keys(df)
-    for sid, title, pattern in OPTIONAL_PATTERNS:
-        part = df[df["pattern"] == pattern]
-        if len(part):
-            chart = charts.pattern_chart(df, pattern, title, out, extra)
-            sections.append(
-                Section(sid, title, charts=(chart,) if chart else (), tables=(findings.pattern_table(part),))
-            )
+    for sid, title, patterns in OPTIONAL_PATTERNS:
+        present = [(p, t) for p, t in patterns if (df["pattern"] == p).any()]
+        if present:
+            found = [charts.pattern_chart(df, p, t, out, extra) for p, t in present]
+            tables = tuple(findings.pattern_table(df[df["pattern"] == p]) for p, _ in present)
+            sections.append(Section(sid, title, charts=tuple(c for c in found if c), tables=tables))
         else:
-            sections.append(Section(sid, title, text=(f"Not in this run: no {pattern} benchmarks.",)))
-    others = sorted(set(df["pattern"]) - {*findings.CORE_PATTERNS, *(p for _, _, p in OPTIONAL_PATTERNS)})
-    for pattern in others:
+            names = " or ".join(p for p, _ in patterns)
+            sections.append(Section(sid, title, text=(f"Not in this run: no {names} benchmarks.",)))
+    known = {p for _, _, patterns in OPTIONAL_PATTERNS for p, _ in patterns}
+    for pattern in sorted(set(df["pattern"]) - {*findings.CORE_PATTERNS, *known}):
         part = df[df["pattern"] == pattern]
-        sections.append(
-            Section(f"pattern-{pattern}", f"Pattern {pattern}", tables=(findings.pattern_table(part),))
-        )
+        title = pattern.replace("_", " ").capitalize()
+        sections.append(Section(f"pattern-{pattern}", title, tables=(findings.pattern_table(part),)))
     sections += [
         Section("cost-model", "Cost model: latency ≈ α + β·bytes", tables=(findings.cost_model(df),)),
         Section(

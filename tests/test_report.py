@@ -27,6 +27,7 @@ SECTIONS = (
     "payload",
     "latency",
     "shared-state",
+    "bulk",
     "startup",
     "cost-model",
     "method",
@@ -83,7 +84,7 @@ def test_report_from_fixture(fixture_report):
     # The answer comes first and names a winner with its spread; absent patterns say so.
     assert page.index('id="recommendation"') < page.index('id="scaling"')
     assert "Latency: pipe_bytes is fastest in 6 of 6 cases." in page and "±" in page
-    assert "Not in this run: no shared_state benchmarks." in page
+    assert "Not in this run: no shared_state or locks benchmarks." in page
     assert "Oversubscribed:" in page and "High spread:" in page
     import pandas as pd
 
