@@ -99,3 +99,22 @@ def frame(*rows: dict[str, Any]) -> Any:
         )
         out.append(row)
     return findings.prepare(pd.DataFrame(out))
+
+
+def one_sided(
+    data: dict[str, Any], mechanism: str, pattern: str, workers: int = 2, op_p50_ns: float | None = None
+) -> dict[str, Any]:
+    """``data`` with one more benchmark: a saved throughput one turned into a one-sided pattern.
+
+    For ``startup``, ``op_p50_ns`` is the per-start p50; a round stays a batch of starts.
+    """
+    out = copy.deepcopy(data)
+    b = copy.deepcopy(out["benchmarks"][0])
+    info = b["extra_info"]
+    info.update(mechanism=mechanism, pattern=pattern, producers=workers, consumers=0, processes=workers)
+    info["scenario"] = f"{mechanism}-{pattern}-{workers}p-8B-{info['start_method']}"
+    if op_p50_ns is not None:
+        info["op_ns"] = {"p50": op_p50_ns, "p90": op_p50_ns, "p99": 2 * op_p50_ns, "p999": 3 * op_p50_ns}
+        info["op_ns"]["max"] = 4 * op_p50_ns
+    out["benchmarks"].append(b)
+    return out

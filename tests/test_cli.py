@@ -294,3 +294,25 @@ def test_benchmarks_that_do_not_collect_are_a_failure_not_an_interrupt(capsys, t
     assert code == 1
     assert "could not run the benchmarks" in err and "interrupted" not in err
     assert not out.exists()
+
+
+def test_summary_prints_each_pattern_in_its_own_terms():
+    """Start-up is a time per start, never msgs/s of batches; one-sided patterns count operations."""
+    from ipcbench.cli import summary_table
+
+    def bench(scenario: str, pattern: str, **info: object) -> dict[str, object]:
+        stats = {"median": 0.0186, "stddev": 0.0009}
+        return {"extra_info": {"scenario": scenario, "pattern": pattern, **info}, "stats": stats}
+
+    op = {"p50": 62_000, "p99": 150_000}
+    lines = summary_table(
+        [
+            bench("pipe_bytes-throughput", "throughput", msgs_per_s=999_600, bytes_per_s=8_196_720),
+            bench("first_pipe-startup", "startup", msgs_per_s=214, bytes_per_s=1712, op_ns=op),
+            bench("lock-locks", "locks", msgs_per_s=243_500, bytes_per_s=1_948_000),
+        ]
+    ).splitlines()
+    assert lines[0].split() == ["scenario", "rate", "bytes/s", "p50", "p99", "spread"]
+    assert lines[1].split() == ["pipe_bytes-throughput", "1M", "msg/s", "8.2", "MB/s", "4.8%"]
+    assert lines[2].split() == ["first_pipe-startup", "62", "µs", "150", "µs", "4.8%"]
+    assert lines[3].split() == ["lock-locks", "244k", "op/s", "4.8%"]

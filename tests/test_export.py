@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from synthetic import FIXTURE, read
+from synthetic import FIXTURE, one_sided, read, write
 
 from ipcbench.cli import main
 
@@ -149,3 +149,19 @@ def test_full_standard_output_is_one_line_and_exit_2(tmp_path):
     assert proc.stderr.strip().splitlines() == [
         "ipcbench export: error: cannot write to standard output: No space left on device"
     ]
+
+
+def test_start_up_is_exported_per_start_and_operations_as_ops(tmp_path, capsys):
+    data = one_sided(one_sided(read(), "first_pipe", "startup", op_p50_ns=62_000), "lock", "locks")
+    path = write(tmp_path / "more.json", data)
+    rc, lat, _ = export(tmp_path, capsys, "--format", "github-action-benchmark", "--measure", "latency", path)
+    assert rc == 0
+    start = next(e for e in lat if e["name"].startswith("first_pipe-startup"))
+    assert (start["unit"], start["value"]) == ("ms", pytest.approx(0.062))
+    (tmp_path / "out.json").unlink()
+    rc, tp, _ = export(tmp_path, capsys, "--format", "github-action-benchmark", path)
+    assert {e["unit"] for e in tp if e["name"].startswith("lock-locks")} == {"ops/s"}
+    assert {e["unit"] for e in tp if "-throughput-" in e["name"]} == {"msgs/s"}
+    (tmp_path / "out.json").unlink()
+    rc, bmf, _ = export(tmp_path, capsys, "--format", "bencher", path)
+    assert bmf[start["name"]]["latency"]["value"] == pytest.approx(62_000)  # ns

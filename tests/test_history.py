@@ -1,5 +1,7 @@
 """``ipcbench history``: ordering, step detection and the pages, on synthetic series of a real run."""
 
+import re
+
 import pytest
 from synthetic import BASELINE, read, slow_all, slow_down, write
 
@@ -63,6 +65,9 @@ def test_history_finds_the_injected_step_and_only_it(tmp_path, capsys):
     assert rc == 0, err
     assert "8 runs, 1 step(s)" in stdout
     assert f"step: {QUEUE_TP} msgs/s at #4 0000004" in stdout
+    # Figures of 10^4 and more read with an SI prefix, never as 1.219e+05.
+    step = next(line for line in stdout.splitlines() if line.lstrip().startswith("step:"))
+    assert re.search(r": \d+(\.\d+)?k -> \d+(\.\d+)?k msgs/s \(\+100% slower\)", step), step
     md = (out / "history.md").read_text()
     assert "## Steps (1)" in md
     assert f"| {QUEUE_TP} | msgs/s | #4 0000004 |" in md

@@ -173,9 +173,60 @@ def test_shared_state_and_unknown_mechanisms_render(tmp_path):
     page = check_report(out.parent, (*CHARTS, "shared-state"))
     assert "lost_updates" in page and "Not in this run: no shared_state" not in page
     assert "Not in this run: no startup benchmarks." in page
-    from ipcbench.charts import colour
 
-    assert colour("faster_fifo").startswith("#") and colour("faster_fifo") == colour("faster_fifo")
+
+def test_every_line_of_a_chart_has_its_own_colour():
+    """Mechanisms drawn together (one pattern's) never share a colour; an unknown name gets one too."""
+    from ipcbench import catalog
+    from ipcbench.charts import FALLBACK, colour
+
+    by_pattern: dict[str, list[str]] = {}
+    for e in catalog.entries().values():
+        by_pattern.setdefault(e.patterns[0], []).append(e.name)
+    for pattern, names in by_pattern.items():
+        assert len({colour(n) for n in names}) == len(names), pattern
+    assert colour("not_a_mechanism") in FALLBACK
+
+
+def test_one_sided_sections_have_names_columns_and_whole_process_ticks(tmp_path, monkeypatch):
+    from ipcbench import charts
+
+    data = json.loads(FIXTURE.read_text())
+    first = data["benchmarks"][0]
+    more = []
+    for pattern, mech in (("shared_state", "value_lock"), ("locks", "lock")):
+        for scale in (1, 2, 3):
+            b = variant(first, 8, scale, 1.0, pattern=pattern)
+            b["extra_info"].update(mechanism=mech, consumers=0, processes=b["extra_info"]["producers"])
+            more.append(b)
+    for payload in (1024, 1 << 20):
+        b = variant(first, payload, 1, 1.0, pattern="bulk")
+        b["extra_info"].update(mechanism="array_memoryview", consumers=0, processes=1)
+        more.append(b)
+    for b in more:
+        info = b["extra_info"]
+        info["scenario"] = (
+            f"{info['mechanism']}-{info['pattern']}-{info['processes']}p-{info['payload_bytes']}"
+        )
+    data["benchmarks"] += more
+    path = tmp_path / "one-sided.json"
+    path.write_text(json.dumps(data))
+    ticks: dict[str, list[float]] = {}
+    save = charts._save
+
+    def keep_ticks(fig, out_dir, key, title, caption):
+        ticks[key] = list(fig.axes[0].get_xticks())
+        return save(fig, out_dir, key, title, caption)
+
+    monkeypatch.setattr(charts, "_save", keep_ticks)
+    page = report.build([path], tmp_path / "rep").read_text(encoding="utf-8")
+    assert "Pattern " not in page
+    section = page[page.index('<section id="shared-state">') : page.index('<section id="bulk">')]
+    assert section.count("<table") == 2 and "lock" in section and "value_lock" in section
+    bulk = page[page.index('<section id="bulk">') : page.index('<section id="startup">')]
+    assert "Bulk copies into shared memory" in bulk and "<th>payload</th>" in bulk
+    assert "<td>1KiB</td>" in bulk and "<td>1MiB</td>" in bulk
+    assert ticks["shared-state"] == [1, 2, 3] and ticks["locks"] == [1, 2, 3]
 
 
 def test_a_report_of_2000_benchmarks_builds(tmp_path):
