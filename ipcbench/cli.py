@@ -502,37 +502,22 @@ def _read_run(path: Path) -> dict[str, Any] | None:
     return data
 
 
-def _fmt_percentile(figures: dict[str, Any], key: str) -> str:
-    """A percentile, or ``n/a (N round trips)`` when too few round trips stand behind it."""
-    value = figures.get(key)
-    if value is None:
-        return f"n/a ({figures.get('count', 0):,} round trips)"
-    return fmt.duration_ns(value)
-
-
 def summary_table(benchmarks: Sequence[dict[str, Any]]) -> str:
-    """One line per benchmark with the figures that mean something for its pattern.
+    """One line per benchmark with the figures that mean something for its pattern."""
+    from ipcbench.findings import row_figures
 
-    Start-up is a time per start (its ``op_ns``), never a rate of batches; one-sided patterns count
-    operations, not messages; only what carries a payload has bytes/s.
-    """
     rows = [("scenario", "rate", "bytes/s", "p50", "p99", "spread", "")]
     for b in benchmarks:
         info, stats = b.get("extra_info", {}), b.get("stats", {})
-        pattern = info.get("pattern")
-        times = info.get("op_ns") if pattern == "startup" else info.get("rtt_ns")
-        times = times or {}
+        pattern = str(info.get("pattern"))
+        times = (info.get("op_ns") if pattern == "startup" else info.get("rtt_ns")) or {}
         spread = stats.get("stddev", 0) / stats["median"] if stats.get("median") else 0
-        what = "msg" if pattern in ("throughput", "latency") else "op"
-        rate = "" if pattern == "startup" else fmt.rate(info.get("msgs_per_s", 0), what)
-        sized = pattern in ("throughput", "latency", "bulk")
+        rate, size = info.get("msgs_per_s", 0), info.get("bytes_per_s", 0)
+        figures = row_figures(pattern, rate, size, times.get("p50"), times.get("p99"), times.get("count"))
         rows.append(
             (
                 info.get("scenario", b.get("name", "?")),
-                rate,
-                fmt.rate(info.get("bytes_per_s", 0), "B") if sized else "",
-                _fmt_percentile(times, "p50") if times else "",
-                _fmt_percentile(times, "p99") if times else "",
+                *figures,
                 fmt.percent(spread),
                 "oversubscribed" if info.get("oversubscribed") else "",
             )

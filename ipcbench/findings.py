@@ -356,10 +356,13 @@ def recommendations(df: pd.DataFrame) -> tuple[Table, Table]:
     )
     return (
         Table(("run", *headers) if many else headers, tuple(rows), caption, _lead(winners)),
-        Table(("run", *ref_headers) if many else ref_headers, tuple(refs), ref_caption)
+        Table(("run", *ref_headers) if many else ref_headers, tuple(refs), ref_caption, _REF_LEAD)
         if refs
         else Table((), ()),
     )
+
+
+_REF_LEAD = "For scale, not to adopt: what raw baselines and hand-made channels reach beside the winner."
 
 
 def _lead(winners: dict[str, list[str]]) -> str:
@@ -564,20 +567,46 @@ def method_table(df: pd.DataFrame) -> Table:
     return Table(headers, tuple(rows), caption)
 
 
+def row_figures(
+    pattern: str,
+    msgs_per_s: float,
+    bytes_per_s: float,
+    p50_ns: float | None,
+    p99_ns: float | None,
+    count: float | None = None,
+) -> tuple[str, str, str, str]:
+    """Rate, bytes/s, p50 and p99 of one benchmark, each only where it means something.
+
+    Start-up is a time per start, never a rate of batches; one-sided patterns count operations;
+    only what carries a payload has bytes/s.  A percentile left out for want of samples (``count``
+    of them were timed) says so.
+    """
+    messaging = pattern in CORE_PATTERNS
+    rate = "" if pattern == "startup" else fmt.rate(msgs_per_s, "msg" if messaging else "op")
+    sized = messaging or pattern == "bulk"
+    what = "starts" if pattern == "startup" else "round trips"
+    absent = "" if count is None else f"n/a ({fmt.count(count)} {what})"
+    return (
+        rate,
+        fmt.rate(bytes_per_s, "B") if sized else "",
+        absent if p50_ns is None else fmt.duration_ns(p50_ns),
+        absent if p99_ns is None else fmt.duration_ns(p99_ns),
+    )
+
+
 def all_benchmarks(df: pd.DataFrame) -> Table:
     """Every benchmark with its figure and spread: the detail behind each chart."""
     many = df["series"].nunique() > 1
     rows = []
     ordered = df.sort_values(["series", "pattern", "mechanism", "processes", "shape", "payload_bytes"])
     for _, r in ordered.iterrows():
-        p50 = r.get("rtt_p50_ns", math.nan)
-        p99 = r.get("rtt_p99_ns", math.nan)
+        times = "op" if r["pattern"] == "startup" else "rtt"
+        p50, p99 = (_num(r.get(f"{times}_{k}_ns")) for k in ("p50", "p99"))
         cells = (
             str(r["scenario"]),
-            fmt.rate(r["msgs_per_s"]),
-            fmt.rate(r["bytes_per_s"], "B"),
-            fmt.duration_ns(p50) if p50 == p50 else "",
-            fmt.duration_ns(p99) if p99 == p99 else _too_few(r),
+            *row_figures(
+                str(r["pattern"]), r["msgs_per_s"], r["bytes_per_s"], p50, p99, _num(r.get(f"{times}_count"))
+            ),
             fmt.duration_s(r["round_ms"] / 1e3),
             fmt_spread(r["spread"]),
             f"{r['rounds']:.0f}" if r["rounds"] == r["rounds"] else "—",
@@ -587,10 +616,10 @@ def all_benchmarks(df: pd.DataFrame) -> Table:
         rows.append((str(r["series"]), *cells) if many else cells)
     headers = (
         "scenario",
-        "msgs/s",
+        "rate",
         "bytes/s",
-        "p50 RTT",
-        "p99 RTT",
+        "p50 (round trip or start)",
+        "p99",
         "median round",
         "spread",
         "rounds",
@@ -598,12 +627,6 @@ def all_benchmarks(df: pd.DataFrame) -> Table:
         "warnings",
     )
     return Table(("run", *headers) if many else headers, tuple(rows))
-
-
-def _too_few(r: Any) -> str:
-    """A latency percentile left out for want of round trips says so, with how many there were."""
-    count = r.get("rtt_count", math.nan)
-    return f"n/a ({count:,.0f} round trips)" if count == count else ""
 
 
 def extra_numeric_keys(df: pd.DataFrame) -> list[str]:

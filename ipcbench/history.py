@@ -1,7 +1,7 @@
 """``ipcbench history RESULTS_DIR``: the key figures of many saved runs over time, and where they stepped.
 
 Runs are ordered by the time of the commit they measured, then by when they ran.  For every scenario
-the figure that matters (msgs/s for throughput, the p50 round trip for latency, the median start-up;
+the figure that matters (msgs/s for throughput, the p50 round trip for latency, one start for start-up;
 the same :func:`ipcbench.compare.figure_of` that the gate uses) is followed from run to run.
 
 Step detection, simple on purpose so that anyone can check it by eye: a *step* is at run ``i`` when
