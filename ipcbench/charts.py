@@ -481,6 +481,10 @@ def pattern_chart(
             )
         if col == "figure":
             _log_axis(ax, "y")
+        else:  # a count: 233k, not matplotlib's 2.332 with "1e5" above the axis
+            from matplotlib.ticker import FuncFormatter
+
+            ax.yaxis.set_major_formatter(FuncFormatter(_compact))
         ax.set_ylabel(label)
         if by_method:
             ax.set_xticks(range(len(methods)))

@@ -181,3 +181,14 @@ def test_lost_updates_are_counts() -> None:
     row = {"mechanism": "value_unlocked", "pattern": "shared_state", "msgs_per_s": 1e6, "extra_info": info}
     table = findings.pattern_table(frame(row))
     assert cells(table, "lost updates") == ["233,205"]
+
+
+def test_every_benchmark_table_gives_start_up_per_start() -> None:
+    df = frame(
+        {"mechanism": "process_start", "pattern": "startup", "msgs_per_s": 214, "op_p50_ns": 3.1e6},
+        tp("pipe_bytes", 243_500, payload_bytes=1024),
+    )
+    table = findings.all_benchmarks(df)
+    rows = {row[0].split("-")[0]: row for row in table.rows}
+    assert rows["process_start"][1:5] == ("", "", "3.1 ms", "")
+    assert rows["pipe_bytes"][1:3] == ("244k msg/s", "249 MB/s")
