@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import results, storage
+from ipcbench import fmt, results, storage
 from ipcbench.compare import CompareError, figure_of
 
 FORMATS = ("github-action-benchmark", "bencher")
@@ -49,10 +49,10 @@ def github_action_benchmark(rows: Sequence[Mapping[str, Any]], measure: str) -> 
             continue
         rounds = len(fig.samples)
         extra = [f"rounds: {rounds}"]
-        if fig.higher_is_better:
-            extra.append(f"bytes/s: {float(row['bytes_per_s']):.4g}")
+        if fig.higher_is_better and row.get("pattern") in ("throughput", "bulk"):
+            extra.append(f"bytes/s: {fmt.si(float(row['bytes_per_s']))}")
         if fig.p99 is not None:
-            extra.append(f"p99: {fig.p99:.4g} µs")
+            extra.append(f"p99: {fmt.plain(fig.p99)} {fig.unit}")
         if row.get("oversubscribed"):
             extra.append("oversubscribed")
         extra.append(_context(row))

@@ -158,10 +158,13 @@ def test_start_up_is_exported_per_start_and_operations_as_ops(tmp_path, capsys):
     assert rc == 0
     start = next(e for e in lat if e["name"].startswith("first_pipe-startup"))
     assert (start["unit"], start["value"]) == ("ms", pytest.approx(0.062))
+    assert "p99: 0.124 ms" in start["extra"]
     (tmp_path / "out.json").unlink()
     rc, tp, _ = export(tmp_path, capsys, "--format", "github-action-benchmark", path)
     assert {e["unit"] for e in tp if e["name"].startswith("lock-locks")} == {"ops/s"}
     assert {e["unit"] for e in tp if "-throughput-" in e["name"]} == {"msgs/s"}
+    extras = " ".join(e["extra"] for e in tp)
+    assert "bytes/s: " in extras and "e+" not in extras
     (tmp_path / "out.json").unlink()
     rc, bmf, _ = export(tmp_path, capsys, "--format", "bencher", path)
     assert bmf[start["name"]]["latency"]["value"] == pytest.approx(62_000)  # ns
