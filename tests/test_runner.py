@@ -153,10 +153,10 @@ def test_a_tail_percentile_needs_ten_samples_beyond_it(count, absent):
 
 def test_the_summary_says_how_many_round_trips_a_missing_percentile_lacked():
     rtt = runner.percentiles([array("q", range(1000, 1565))])
-    bench = {"extra_info": {"scenario": "x-latency", "msgs_per_s": 1.0, "rtt_ns": rtt}, "stats": {}}
-    table = cli.summary_table([bench])
+    info = {"scenario": "x-latency", "pattern": "latency", "msgs_per_s": 1.0, "rtt_ns": rtt}
+    table = cli.summary_table([{"extra_info": info, "stats": {}}])
     assert "n/a (565 round trips)" in table
-    assert "1.3" in table  # the p50, 1282 ns
+    assert "1.28 µs" in table  # the p50, 1282 ns
 
 
 def test_describe_warns_when_the_median_round_is_under_half_the_target():
@@ -206,7 +206,7 @@ def test_the_report_says_how_many_round_trips_a_missing_p99_lacked():
 
     df = findings.prepare(results.load([FIXTURE]))
     table = findings.all_benchmarks(df)
-    p99 = table.headers.index("p99 RTT")
+    p99 = table.headers.index("p99")
     cells = {row[0]: row[p99] for row in table.rows}
     assert cells["queue-latency-2p-1KiB-fork"] == "n/a (330 round trips)"
     assert cells["pipe_bytes-latency-4p-1KiB-fork"].endswith("µs")  # 4,000 round trips: a p99
