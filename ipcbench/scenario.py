@@ -16,7 +16,7 @@ PATTERN_DESCRIPTIONS = {
     "latency": "ping-pong pairs, every round trip timed: p50/p90/p99/p99.9/max",
     "shared_state": "processes update shared Value/Array state: operations/s (as msgs_per_s), lost updates",
     "locks": "acquire/release (or notify/wait) of a shared primitive: operations/s, uncontended to 2x CPUs",
-    "bulk": "copy bandwidth ceilings in one process per worker: NumPy memcpy, Array slice copy",
+    "bulk": "copy bandwidth in one process per worker: a reference memcpy, Array slice and memoryview copies",
     "startup": "cost of creating processes, a Pool, a Manager, a new channel: per operation, lower is better",
 }
 PATTERNS = tuple(PATTERN_DESCRIPTIONS)

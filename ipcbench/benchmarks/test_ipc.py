@@ -39,7 +39,7 @@ def test_locks(benchmark: Any, scenario: Scenario, ipc_settings: Settings) -> No
 
 @pytest.mark.ipcbench(pattern="bulk")
 def test_bulk(benchmark: Any, scenario: Scenario, ipc_settings: Settings) -> None:
-    """Copy bandwidth ceilings (NumPy memcpy, Array slice copy) in bytes/s per payload size."""
+    """Copy bandwidth (a reference memcpy, Array slice and memoryview copies) in bytes/s per payload size."""
     run_scenario(benchmark, scenario, ipc_settings)
 
 

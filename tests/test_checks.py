@@ -1,0 +1,120 @@
+"""Checks that check: a broken operation fails its round.
+
+Workers are forked, so an operation replaced here (``monkeypatch``) is the one they run.
+"""
+
+import ctypes
+import dataclasses
+
+import pytest
+
+from ipcbench import ops
+from ipcbench.harness import Rig, Settings, VerificationError
+from ipcbench.scenario import Scenario
+
+TINY = Settings(round_time=0.002, rounds=1, warmup_rounds=0, grace=20.0)
+
+
+def broken(monkeypatch, name: str, loop) -> None:
+    monkeypatch.setitem(ops.OPS, name, dataclasses.replace(ops.OPS[name], loop=loop))
+
+
+def first_round(scenario: Scenario, n: int) -> None:
+    with Rig(scenario, TINY) as rig:
+        rig.run_round(n)
+
+
+# --- event: cleared before each round, it must end set (every worker's last step is a set) ------------
+
+
+def test_event_rounds_pass_and_leave_the_event_set(no_leaks):
+    with Rig(Scenario("event", "locks", 2, 0, 8, "fork"), TINY) as rig:
+        for _ in range(3):
+            assert rig.run_round(500).messages == 500
+        assert rig.state[0].is_set()
+
+
+def _event_never_set(shared, index, count):
+    ev, _ = shared
+    for _ in range(count):
+        ev.clear()
+        ev.wait(0)  # nobody sets it: the wait comes back empty-handed
+    return count
+
+
+def _event_left_clear(shared, index, count):
+    ev, _ = shared
+    for _ in range(count):
+        ev.clear()
+        ev.set()
+        ev.wait()
+    ev.clear()  # a stray clear after the last set: the event no longer holds what the round did
+    return count
+
+
+@pytest.mark.parametrize("loop", [_event_never_set, _event_left_clear])
+def test_event_fails_when_the_sets_do_not_reach_it(loop, monkeypatch, no_leaks):
+    broken(monkeypatch, "event", loop)
+    with pytest.raises(VerificationError, match=r"event-locks-2p-8B-fork: .*the event ended clear"):
+        first_round(Scenario("event", "locks", 2, 0, 8, "fork"), 200)
+
+
+def test_event_fails_when_a_round_does_nothing(no_leaks):
+    """The event is cleared before each round, so one round's sets cannot pass for the next's."""
+    with Rig(Scenario("event", "locks", 1, 0, 8, "fork"), TINY) as rig:
+        rig.run_round(10)
+        with pytest.raises(VerificationError, match="the event ended clear"):
+            rig.run_round(0)
+
+
+# --- memcpy: the whole destination, every round --------------------------------------------------------
+
+
+def _memcpy_half(state, index, count):
+    dst, src = state
+    half = len(dst) // 2
+    for _ in range(count):
+        dst[:half] = src[:half]
+    return count
+
+
+def _memcpy_but_the_first_byte(state, index, count):
+    dst, src = state
+    for _ in range(count):
+        dst[1:] = src[1:]  # the last byte is right, as the old check required, the first is not
+    return count
+
+
+@pytest.mark.parametrize("size", [64, 64 << 10])
+def test_memcpy_round_checks_every_byte_of_every_destination(size, no_leaks):
+    with Rig(Scenario("memcpy", "bulk", 2, 0, size, "fork"), TINY) as rig:
+        for _ in range(2):
+            assert rig.run_round(10).messages == 10
+        for i, arr in enumerate(rig.state):
+            assert ops._aligned(arr, size).tobytes() == bytes([ops._fill(i)]) * size
+
+
+@pytest.mark.parametrize("loop", [_memcpy_half, _memcpy_but_the_first_byte])
+def test_memcpy_fails_when_the_copy_is_incomplete(loop, monkeypatch, no_leaks):
+    broken(monkeypatch, "memcpy", loop)
+    with pytest.raises(VerificationError, match="destination 0 does not hold what its worker copied"):
+        first_round(Scenario("memcpy", "bulk", 1, 0, 64 << 10, "fork"), 4)
+
+
+def test_memcpy_destination_is_cleared_before_each_round(no_leaks):
+    """One round's copies cannot pass for the next's: a round of no copies leaves a cleared destination."""
+    with Rig(Scenario("memcpy", "bulk", 1, 0, 4096, "fork"), TINY) as rig:
+        rig.run_round(4)
+        with pytest.raises(VerificationError, match="does not hold"):
+            rig.run_round(0)
+
+
+def test_memcpy_buffers_are_aligned_and_the_source_is_private():
+    size = 1000
+    landing = (bytearray(size + ops.ALIGN - 1),)
+    dst, src = ops._private_source(landing, 0, Scenario("memcpy", "bulk", 1, 0, size, "fork"))
+    for view in (dst, src):
+        assert len(view) == size
+        assert ctypes.addressof(ctypes.c_char.from_buffer(view)) % ops.ALIGN == 0
+    assert dst.obj is landing[0] and src.obj is not landing[0]
+    assert src.tobytes() == bytes([ops._fill(0)]) * size
