@@ -687,9 +687,9 @@ class Messaging(Pattern):
         carries = mech.carries
         payload = b"\x5a" * scenario.payload_bytes  # touched now, so no page faults in the timed loop
         if role in ("producer", "pinger", "ponger"):
-            send = mech.bind_send(ends[0])
+            send = mech.bind_send(ends[0], scenario.payload_bytes)
         if role in ("consumer", "pinger", "ponger"):
-            recv = mech.bind_recv(ends[-1])
+            recv = mech.bind_recv(ends[-1], scenario.payload_bytes)
 
         def run(task: _Task) -> tuple[Any, ...]:
             seqs = range(task.first, task.stop)

@@ -10,7 +10,8 @@ Messages carry a sequence number so every round can be verified:
 
 * object mechanisms (pickled) send the tuple ``(seq, payload)`` with one shared, prebuilt ``bytes``;
 * bytes mechanisms send a prebuilt ``bytearray`` whose first 8 bytes are overwritten with ``seq``
-  (safe because ``send_bytes``/``os.write`` copy synchronously; a ``Queue`` would not be).
+  (safe because ``send_bytes``/``os.write`` copy synchronously; a ``Queue`` would not be); a receiver
+  may hand back a view of its own buffer, valid until its next receive.
 """
 
 from __future__ import annotations
@@ -99,9 +100,9 @@ class Mechanism:
     point_to_point: bool
     #: Parent side: make a one-way channel, returning (sending end, receiving end).
     make_channel: Callable[[Resources], tuple[Any, Any]]
-    #: Worker side: turn an end into a callable.
-    bind_send: Callable[[Any], Send]
-    bind_recv: Callable[[Any], Recv]
+    #: Worker side: turn an end into a callable, for messages of the scenario's payload size (bytes).
+    bind_send: Callable[[Any, int], Send]
+    bind_recv: Callable[[Any, int], Recv]
     #: An optional third-party module; without it the mechanism is skipped, saying so.
     requires: str | None = None
     #: The largest payload it is run with, if it has a limit (a proxy through a server process is slow).
@@ -150,60 +151,53 @@ def _socketpair(res: Resources) -> tuple[Any, Any]:
     return a, b
 
 
-def _fd_writer(conn: Any) -> Send:
-    """``os.writev`` of a length-prefixed frame: one syscall, no copy; loops if the write is partial."""
-    fd = conn.fileno()
-    return _framed_writer(functools.partial(os.writev, fd), functools.partial(os.write, fd))
+# The raw baselines are the fewest system calls and copies a channel of this kind allows.  Every
+# message of a scenario has the payload's size, so they send no length prefix: one write of the
+# message, read straight into one preallocated buffer.  A prefix would cost more than its bytes: at
+# 64 KiB, prefix and message overflow the pipe's 64 KiB buffer, so every message took a writer that
+# blocks and two more wake-ups (and reading into a new ``bytes`` a fresh allocation, page faults
+# included above 128 KiB).
 
 
-def _fd_reader(conn: Any) -> Recv:
-    fd = conn.fileno()
-    return _framed_reader(functools.partial(os.read, fd))
-
-
-def _socket_writer(sock: Any) -> Send:
-    """``sendmsg`` of a length-prefixed frame (the socket twin of ``os.writev``)."""
-    return _framed_writer(sock.sendmsg, sock.send)
-
-
-def _socket_reader(sock: Any) -> Recv:
-    return _framed_reader(sock.recv)
-
-
-def _framed_writer(writev: Callable[[Any], int], write: Callable[[Any], int]) -> Send:
-    pack = _LEN.pack
+def _fd_writer(conn: Any, size: int) -> Send:
+    """``os.write`` of the message; loops only if the kernel takes part of it."""
+    write = functools.partial(os.write, conn.fileno())
 
     def send(buf: Any) -> None:
-        total = 8 + len(buf)
-        done = writev((pack(len(buf)), buf))
-        if done < total:
-            rest = memoryview(pack(len(buf)) + bytes(buf))[done:]
+        done = write(buf)
+        if done < len(buf):
+            rest = memoryview(buf)[done:]
             while rest:
                 rest = rest[write(rest) :]
 
     return send
 
 
-def _framed_reader(read: Callable[[int], bytes]) -> Recv:
-    unpack = _LEN.unpack
+def _fd_reader(conn: Any, size: int) -> Recv:
+    fd, readv = conn.fileno(), os.readv
+    return _fixed_reader(lambda view: readv(fd, (view,)), size)
 
-    def recv_exact(n: int) -> bytes:
-        chunk = read(n)
-        if len(chunk) == n:
-            return chunk
-        parts = [chunk]
-        got = len(chunk)
-        while got < n:
-            if not chunk:
+
+def _socket_writer(sock: Any, size: int) -> Send:
+    return sock.sendall  # loops in C until the whole message is sent
+
+
+def _socket_reader(sock: Any, size: int) -> Recv:
+    return _fixed_reader(sock.recv_into, size)
+
+
+def _fixed_reader(read_into: Callable[[Any], int], size: int) -> Recv:
+    """Messages of exactly ``size`` bytes, each read into the same buffer (valid until the next recv)."""
+    view = memoryview(bytearray(size))  # zero-filled, so already mapped
+
+    def recv() -> memoryview:
+        got = read_into(view)
+        while got < size:
+            more = read_into(view[got:])
+            if not more:
                 raise EOFError("channel closed mid-message")
-            chunk = read(n - got)
-            parts.append(chunk)
-            got += len(chunk)
-        return b"".join(parts)
-
-    def recv() -> bytes:
-        (length,) = unpack(recv_exact(8))
-        return recv_exact(length)
+            got += more
+        return view
 
     return recv
 
@@ -239,7 +233,7 @@ def _ring(res: Resources, *, numpy: bool) -> tuple[Any, Any]:
     return end, end
 
 
-def _ring_writer(end: RingEnd) -> Send:
+def _ring_writer(end: RingEnd, size: int) -> Send:
     segment = shm.attach(end.name)
     buf: Any = segment.buf
     acquire, release = end.space.acquire, end.items.release
@@ -265,7 +259,7 @@ def _ring_writer(end: RingEnd) -> Send:
     return send
 
 
-def _ring_reader(end: RingEnd) -> Recv:
+def _ring_reader(end: RingEnd, size: int) -> Recv:
     segment = shm.attach(end.name)
     buf: Any = segment.buf
     acquire, release = end.items.acquire, end.space.release
@@ -322,7 +316,7 @@ def _faster_fifo(res: Resources) -> tuple[Any, Any]:
     return q, q
 
 
-def _ff_get(q: Any) -> Recv:
+def _ff_get(q: Any, size: int) -> Recv:
     """``get`` until a message comes: the harness's own deadline ends a stalled round.
 
     With several consumers faster_fifo's blocking ``get`` can raise ``Empty`` long before its
@@ -343,7 +337,7 @@ def _ff_get(q: Any) -> Recv:
     return recv
 
 
-def _ff_put(q: Any) -> Send:
+def _ff_put(q: Any, size: int) -> Send:
     return functools.partial(q.put, block=True, timeout=3600.0)
 
 
@@ -387,11 +381,11 @@ def _zmq_socket(end: ZmqEnd) -> Any:
     return sock
 
 
-def _zmq_send(end: ZmqEnd) -> Send:
+def _zmq_send(end: ZmqEnd, size: int) -> Send:
     return functools.partial(_zmq_socket(end).send, copy=True)
 
 
-def _zmq_recv(end: ZmqEnd) -> Recv:
+def _zmq_recv(end: ZmqEnd, size: int) -> Recv:
     return _zmq_socket(end).recv
 
 
@@ -404,8 +398,8 @@ MECHANISMS: dict[str, Mechanism] = {
             "objects",
             True,
             _pipe,
-            lambda end: end.send,
-            lambda end: end.recv,
+            lambda end, size: end.send,
+            lambda end, size: end.recv,
         ),
         Mechanism(
             "pipe_bytes",
@@ -413,8 +407,8 @@ MECHANISMS: dict[str, Mechanism] = {
             "bytes",
             True,
             _pipe,
-            lambda end: end.send_bytes,
-            lambda end: end.recv_bytes,
+            lambda end, size: end.send_bytes,
+            lambda end, size: end.recv_bytes,
         ),
         Mechanism(
             "queue",
@@ -422,8 +416,8 @@ MECHANISMS: dict[str, Mechanism] = {
             "objects",
             False,
             _queue,
-            lambda end: end.put,
-            lambda end: end.get,
+            lambda end, size: end.put,
+            lambda end, size: end.get,
         ),
         Mechanism(
             "simple_queue",
@@ -431,12 +425,13 @@ MECHANISMS: dict[str, Mechanism] = {
             "objects",
             False,
             _simple_queue,
-            lambda end: end.put,
-            lambda end: end.get,
+            lambda end, size: end.put,
+            lambda end, size: end.get,
         ),
         Mechanism(
             "os_pipe",
-            "raw baseline: os.write/os.read of length-prefixed bytes on an OS pipe",
+            "raw baseline: one os.write per message, os.readv into a preallocated buffer (fixed size, "
+            "no prefix) on an OS pipe",
             "bytes",
             True,
             _pipe,
@@ -445,7 +440,8 @@ MECHANISMS: dict[str, Mechanism] = {
         ),
         Mechanism(
             "socketpair",
-            "raw baseline: sendmsg/recv of length-prefixed bytes on an AF_UNIX socket.socketpair()",
+            "raw baseline: sendall/recv_into a preallocated buffer (fixed size, no prefix) on an AF_UNIX "
+            "socket.socketpair()",
             "bytes",
             True,
             _socketpair,
@@ -458,8 +454,8 @@ MECHANISMS: dict[str, Mechanism] = {
             "objects",
             False,
             _manager_queue,
-            lambda end: end.put,
-            lambda end: end.get,
+            lambda end, size: end.put,
+            lambda end, size: end.get,
             max_payload=4 << 20,
         ),
         Mechanism(

@@ -1,14 +1,20 @@
-"""Checks that check: a broken operation fails its round.
+"""Checks that check: a broken operation fails its round, and a raw baseline is the minimal path.
 
 Workers are forked, so an operation replaced here (``monkeypatch``) is the one they run.
 """
 
 import ctypes
 import dataclasses
+import fcntl
+import os
+import socket
+import termios
+import threading
+from array import array
 
 import pytest
 
-from ipcbench import ops
+from ipcbench import mechanisms, ops
 from ipcbench.harness import Rig, Settings, VerificationError
 from ipcbench.scenario import Scenario
 
@@ -118,3 +124,60 @@ def test_memcpy_buffers_are_aligned_and_the_source_is_private():
         assert ctypes.addressof(ctypes.c_char.from_buffer(view)) % ops.ALIGN == 0
     assert dst.obj is landing[0] and src.obj is not landing[0]
     assert src.tobytes() == bytes([ops._fill(0)]) * size
+
+
+# --- raw baselines: the fewest system calls and copies -------------------------------------------------
+
+
+def _pipe_pair():
+    r, w = os.pipe()
+    return os.fdopen(r, "rb", buffering=0), os.fdopen(w, "wb", buffering=0)
+
+
+def _queued(fd: int) -> int:
+    buf = array("i", [0])
+    fcntl.ioctl(fd, termios.FIONREAD, buf)
+    return buf[0]
+
+
+def test_os_pipe_message_of_64kib_fits_the_pipe_in_one_write():
+    """No length prefix: a 64 KiB message fills a 64 KiB pipe buffer exactly, so the writer never waits
+    for the reader (with a prefix it overflowed by 8 bytes, costing a blocked writer and two wake-ups)."""
+    reader, writer = _pipe_pair()
+    try:
+        if fcntl.fcntl(writer.fileno(), fcntl.F_GETPIPE_SZ) != 64 << 10:
+            pytest.skip("this kernel's pipe buffer is not 64 KiB")
+        os.set_blocking(writer.fileno(), False)  # a write that had to wait raises instead of hanging
+        send = mechanisms._fd_writer(writer, 64 << 10)
+        send(bytearray(b"\x5a" * (64 << 10)))
+        assert _queued(reader.fileno()) == 64 << 10
+    finally:
+        reader.close()
+        writer.close()
+
+
+@pytest.mark.parametrize("mech", ["os_pipe", "socketpair"])
+def test_raw_baselines_read_whole_messages_into_one_buffer(mech):
+    size = 200_000  # bigger than one read of a pipe or a socket: the reader must loop
+    if mech == "os_pipe":
+        rx, tx = _pipe_pair()
+    else:
+        tx, rx = socket.socketpair()
+    m = mechanisms.MECHANISMS[mech]
+    try:
+        send, recv = m.bind_send(tx, size), m.bind_recv(rx, size)
+        msgs = [bytes([i]) * size for i in (1, 2)]
+        t = threading.Thread(target=lambda: [send(x) for x in msgs])
+        t.start()
+        first = recv()
+        assert first.tobytes() == msgs[0]
+        second = recv()
+        t.join(10)
+        assert second.tobytes() == msgs[1]
+        assert first.obj is second.obj  # one preallocated buffer, reused: no allocation per message
+        tx.close()
+        with pytest.raises(EOFError):
+            recv()
+    finally:
+        tx.close()
+        rx.close()

@@ -37,7 +37,7 @@ def test_every_mechanism_and_pattern_delivers_verified_rounds(mech, pattern, no_
 
 
 @pytest.mark.parametrize("size", [8, 64 * 1024 + 3, 1 << 20])
-@pytest.mark.parametrize("mech", ["pipe", "pipe_bytes", "os_pipe", "queue"])
+@pytest.mark.parametrize("mech", ["pipe", "pipe_bytes", "os_pipe", "socketpair", "queue"])
 def test_payload_sizes_arrive_whole(mech, size, no_leaks):
     """Large frames cross the 64 KiB pipe buffer in pieces; the checksum of lengths proves they are whole."""
     with Rig(scenario(mech, size=size), TINY) as rig:
