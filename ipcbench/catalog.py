@@ -36,6 +36,10 @@ class Entry:
     #: ``baseline`` (a raw OS or memory path) or ``hand-made`` (a channel ipcbench builds itself):
     #: only the first may be recommended; the others are references.
     kind: str = IMPORTABLE
+    #: Messaging with a batched get: shapes with one consumer only.
+    single_consumer: bool = False
+    #: The mechanism this one calls another way (see :attr:`ipcbench.mechanisms.Mechanism.variant_of`).
+    variant_of: str | None = None
 
     def payloads(self, wanted: tuple[int, ...]) -> tuple[int, ...]:
         if not self.sized:
@@ -49,12 +53,14 @@ def entries() -> dict[str, Entry]:
         m.name: Entry(
             m.name,
             m.description,
-            ("throughput", "latency"),
+            m.patterns,
             m.point_to_point,
             True,
             m.max_payload,
             m.requires,
             kind=_kind(m.name),
+            single_consumer=m.single_consumer,
+            variant_of=m.variant_of,
         )
         for m in mechanisms.MECHANISMS.values()
     }

@@ -631,6 +631,14 @@ class Messaging(Pattern):
             raise ScenarioError(f"unknown mechanism {scenario.mechanism!r} for {scenario.pattern}")
         if mech.point_to_point and scenario.producers != scenario.consumers:
             raise ScenarioError(f"{scenario.mechanism} is point-to-point: producers must equal consumers")
+        if scenario.pattern not in mech.patterns:
+            raise ScenarioError(
+                f"{mech.name} runs in {', '.join(mech.patterns)} only, not {scenario.pattern}"
+            )
+        if mech.single_consumer and scenario.consumers != 1:
+            raise ScenarioError(
+                f"{mech.name} runs with one consumer only (a batched get takes others' markers)"
+            )
         why = mechanisms.missing(mech.requires)
         if why:
             raise ScenarioError(f"{mech.name}: {why}")

@@ -2,9 +2,11 @@
 
 Each mechanism makes its channels in the parent (so every start method can hand them to the workers
 through ``Process`` arguments) and, inside a worker, turns its end of a channel into a plain ``send``
-or ``recv`` callable.  The loops at the bottom of this module are the only code that runs while the
-clock is running; they are written as the smallest loop a user would write by hand, with bound methods
-in locals and batch-level bookkeeping (a count and two sums), so the harness costs next to nothing.
+or ``recv`` callable, called the way its users call it: a primitive people call in several ways
+(blocking, with a timeout, batched) is one mechanism per call pattern, named for it.  The loops at
+the bottom of this module are the only code that runs while the clock is running; they are written
+as the smallest loop a user would write by hand, with bound methods in locals and batch-level
+bookkeeping (a count and two sums), so the harness costs next to nothing.
 
 Messages carry a sequence number so every round can be verified:
 
@@ -22,6 +24,7 @@ import dataclasses
 import functools
 import importlib.util
 import os
+import queue
 import shutil
 import socket
 import struct
@@ -107,6 +110,13 @@ class Mechanism:
     requires: str | None = None
     #: The largest payload it is run with, if it has a limit (a proxy through a server process is slow).
     max_payload: int | None = None
+    #: The messaging patterns it runs in.
+    patterns: tuple[str, ...] = ("throughput", "latency")
+    #: One consumer only: a batched get takes whatever is queued, end-of-round markers meant for
+    #: another consumer included.
+    single_consumer: bool = False
+    #: The mechanism whose channel it uses with another call pattern (profiles run variants sparingly).
+    variant_of: str | None = None
 
 
 #: How a scenario whose mechanism's optional module is missing is listed: skipped, never failed.
@@ -316,29 +326,85 @@ def _faster_fifo(res: Resources) -> tuple[Any, Any]:
     return q, q
 
 
-def _ff_get(q: Any, size: int) -> Recv:
-    """``get`` until a message comes: the harness's own deadline ends a stalled round.
+# --- call patterns of a queue (multiprocessing.Queue and faster_fifo.Queue alike) ----------------------
+# Each waits again when a wait ends empty-handed, as a user's loop would: the harness's own deadline
+# ends a stalled round.
+
+#: faster_fifo has no untimed wait: its "blocking" calls wait this long (and are retried).
+FOREVER_S = 3600.0
+#: The timeout of the timed call patterns, and faster-fifo's own comparison's.
+TIMEOUT_S = 0.01
+#: Messages per get_many()/put_many() call at most, as in faster-fifo's own comparison.
+BATCH = 100
+
+
+def _blocking_get(q: Any, size: int) -> Recv:
+    """``get(True, FOREVER_S)``, retried on ``Empty``.
 
     With several consumers faster_fifo's blocking ``get`` can raise ``Empty`` long before its
     timeout (seen once in a quick run, 1:3 at 64 KiB): a woken consumer that loses the message to
-    another gives up instead of waiting again.  Waiting again is what a user's loop would do.
+    another gives up instead of waiting again.
     """
-    import queue
+    return _retry(functools.partial(q.get, True, FOREVER_S), queue.Empty)
 
-    get, empty = q.get, queue.Empty
 
-    def recv() -> Any:
+def _blocking_put(q: Any, size: int) -> Send:
+    return functools.partial(q.put, block=True, timeout=FOREVER_S)
+
+
+def _timed_get(q: Any, size: int) -> Recv:
+    return _retry(functools.partial(q.get, timeout=TIMEOUT_S), queue.Empty)
+
+
+def _timed_put(q: Any, size: int) -> Send:
+    return _retry(q.put, queue.Full, timeout=TIMEOUT_S)
+
+
+def _retry(call: Callable[..., Any], error: type[Exception], **kwargs: Any) -> Callable[..., Any]:
+    def again(*args: Any) -> Any:
         while True:
             try:
-                return get(True, 3600.0)
-            except empty:
+                return call(*args, **kwargs)
+            except error:
                 continue
+
+    return again
+
+
+def _get_many(q: Any, size: int) -> Recv:
+    """``get_many(timeout=TIMEOUT_S, max_messages_to_get=BATCH)``, its list handed out in order.
+
+    What a consumer's ``for msg in q.get_many(...)`` sees; the batch left over is one list.
+    """
+    get_many = _retry(q.get_many, queue.Empty, timeout=TIMEOUT_S, max_messages_to_get=BATCH)
+    pending: list[Any] = []
+    pop = pending.pop
+
+    def recv() -> Any:
+        if not pending:
+            pending.extend(reversed(get_many()))
+        return pop()
 
     return recv
 
 
-def _ff_put(q: Any, size: int) -> Send:
-    return functools.partial(q.put, block=True, timeout=3600.0)
+def _put_many(q: Any, size: int) -> Send:
+    """``put_many(batch, timeout=TIMEOUT_S)`` of up to ``BATCH`` messages; an end-of-round marker
+    (None) goes out at once with what is pending, so no message waits for a batch that never fills.
+
+    A batch must fit the queue's buffer whole (put_many is all or nothing): big payloads batch fewer.
+    """
+    batch = max(1, min(BATCH, q.max_size_bytes // (4 * (size + 256))))
+    put_many = _retry(q.put_many, queue.Full, timeout=TIMEOUT_S)
+    pending: list[Any] = []
+
+    def send(obj: Any) -> None:
+        pending.append(obj)
+        if obj is None or len(pending) >= batch:
+            put_many(pending)
+            pending.clear()
+
+    return send
 
 
 @dataclasses.dataclass(frozen=True)
@@ -412,12 +478,24 @@ MECHANISMS: dict[str, Mechanism] = {
         ),
         Mechanism(
             "queue",
-            "multiprocessing.Queue: feeder thread, pickled, shared by all producers and consumers",
+            "multiprocessing.Queue, blocking put()/get(): feeder thread, pickled, shared by all producers "
+            "and consumers",
             "objects",
             False,
             _queue,
             lambda end, size: end.put,
             lambda end, size: end.get,
+        ),
+        Mechanism(
+            "queue_timeout",
+            f"multiprocessing.Queue called as put(obj, timeout={TIMEOUT_S})/get(timeout={TIMEOUT_S}), "
+            "retried on Full/Empty (faster-fifo's comparison calls it so): the timed path",
+            "objects",
+            False,
+            _queue,
+            _timed_put,
+            _timed_get,
+            variant_of="queue",
         ),
         Mechanism(
             "simple_queue",
@@ -479,13 +557,55 @@ MECHANISMS: dict[str, Mechanism] = {
         ),
         Mechanism(
             "faster_fifo",
-            "peer: faster_fifo.Queue, a circular buffer in shared memory, pickled (optional extra)",
+            "peer: faster_fifo.Queue, a circular buffer in shared memory, pickled (optional extra); "
+            f"put()/get() blocking (its waits are always timed: {FOREVER_S:.0f} s, retried)",
             "objects",
             False,
             _faster_fifo,
-            _ff_put,
-            _ff_get,
+            _blocking_put,
+            _blocking_get,
             requires="faster_fifo",
+        ),
+        Mechanism(
+            "faster_fifo_timeout",
+            f"peer: faster_fifo.Queue called as put(obj, timeout={TIMEOUT_S})/get(timeout={TIMEOUT_S}), "
+            "retried on Full/Empty, as its own comparison calls it",
+            "objects",
+            False,
+            _faster_fifo,
+            _timed_put,
+            _timed_get,
+            requires="faster_fifo",
+            variant_of="faster_fifo",
+        ),
+        Mechanism(
+            "faster_fifo_get_many",
+            f"peer: faster_fifo.Queue, put(obj, timeout={TIMEOUT_S}) one by one, consumers "
+            f"get_many(timeout={TIMEOUT_S}, max_messages_to_get={BATCH}) (its README's advice for many "
+            "producers, its comparison's get_many column); one consumer",
+            "objects",
+            False,
+            _faster_fifo,
+            _timed_put,
+            _get_many,
+            requires="faster_fifo",
+            patterns=("throughput",),
+            single_consumer=True,
+            variant_of="faster_fifo",
+        ),
+        Mechanism(
+            "faster_fifo_many",
+            f"peer: faster_fifo.Queue batched both ways: put_many() of up to {BATCH} messages and "
+            f"get_many(max_messages_to_get={BATCH}), timeout {TIMEOUT_S} s; one consumer",
+            "objects",
+            False,
+            _faster_fifo,
+            _put_many,
+            _get_many,
+            requires="faster_fifo",
+            patterns=("throughput",),
+            single_consumer=True,
+            variant_of="faster_fifo",
         ),
         Mechanism(
             "zmq",

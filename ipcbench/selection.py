@@ -40,6 +40,10 @@ class Selection:
     payloads: tuple[int, ...]
     start_methods: tuple[str, ...]
     placements: tuple[str, ...] = ("none",)
+    #: Call-pattern variants (``queue_timeout``, ``faster_fifo_get_many``…) run only at these payloads
+    #: and with one consumer (1:1, N:1), where they answer "does the call pattern matter?" at a
+    #: fraction of the cost; empty: like every other mechanism (a mechanism named on the command line).
+    variant_payloads: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         known = entries()
@@ -71,9 +75,13 @@ class Selection:
                     entry = entries()[mech]
                     if pattern not in entry.patterns:
                         continue
+                    sparing = entry.variant_of is not None and bool(self.variant_payloads)
+                    sizes = tuple(p for p in self.payloads if not sparing or p in self.variant_payloads)
                     for procs in self.processes:
                         for producers, consumers in shapes(mech, pattern, procs):
-                            for size in entry.payloads(self.payloads):
+                            if sparing and consumers != 1:
+                                continue
+                            for size in entry.payloads(sizes):
                                 for place in self.placements:
                                     out.append(
                                         Scenario(mech, pattern, producers, consumers, size, method, place)
@@ -89,11 +97,13 @@ def shapes(mechanism: str, pattern: str, processes: int) -> Iterator[tuple[int, 
     if pattern in ONE_SIDED:
         yield processes, 0
         return
-    if processes % 2 == 0:
+    entry = entries()[mechanism]
+    if processes % 2 == 0 and not (entry.single_consumer and processes > 2):
         yield processes // 2, processes // 2
-    if pattern == "throughput" and not entries()[mechanism].point_to_point and processes >= 3:
+    if pattern == "throughput" and not entry.point_to_point and processes >= 3:
         yield processes - 1, 1
-        yield 1, processes - 1
+        if not entry.single_consumer:
+            yield 1, processes - 1
 
 
 def process_counts(cpus: int, full: bool) -> tuple[int, ...]:
@@ -117,6 +127,7 @@ def profile(name: str, cpus: int) -> Selection:
             processes=process_counts(cpus, full=False),
             payloads=(8, KIB, 64 * KIB),
             start_methods=(default_start_method(),),
+            variant_payloads=(KIB,),
         )
     if name == "full":
         return Selection(
@@ -125,6 +136,7 @@ def profile(name: str, cpus: int) -> Selection:
             processes=process_counts(cpus, full=True),
             payloads=(8, 64, KIB, 4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB, 16 * MIB, 64 * MIB),
             start_methods=tuple(m for m in START_METHODS if m in multiprocessing.get_all_start_methods()),
+            variant_payloads=(8, KIB, 64 * KIB, MIB),
         )
     raise ScenarioError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
 
@@ -149,4 +161,6 @@ def select(
         payloads=sizes or base.payloads,
         start_methods=tuple(start_methods) or base.start_methods,
         placements=tuple(placements) or base.placements,
+        # Named mechanisms get the whole sweep: whoever asks for a variant wants it measured.
+        variant_payloads=() if tuple(mechanisms) else base.variant_payloads,
     )

@@ -22,8 +22,9 @@ def scenario(
     return Scenario(mech, pattern, p, c, size, method)
 
 
-@pytest.mark.parametrize("pattern", ["throughput", "latency"])
-@pytest.mark.parametrize("mech", sorted(mechanisms.MECHANISMS))
+@pytest.mark.parametrize(
+    ("mech", "pattern"), [(name, p) for name, m in sorted(mechanisms.MECHANISMS.items()) for p in m.patterns]
+)
 def test_every_mechanism_and_pattern_delivers_verified_rounds(mech, pattern, no_leaks):
     with Rig(scenario(mech, pattern), TINY) as rig:
         n = rig.calibrate()

@@ -20,7 +20,7 @@ def snapshot() -> tuple[int, int, int]:
 
 def mixed():
     for mech in MECHANISMS:
-        for pattern in ("throughput", "latency"):
+        for pattern in MECHANISMS[mech].patterns:
             yield Scenario(mech, pattern, 1, 1, 64, "fork")
     yield Scenario("queue", "throughput", 2, 1, 64, "fork")
     yield Scenario("simple_queue", "throughput", 1, 2, 64, "fork")
