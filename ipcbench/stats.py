@@ -1,0 +1,249 @@
+"""The gate's statistics, pure maths on lists of floats: no pandas, no scipy.
+
+* :func:`mann_whitney_u`: the rank test, kept for readers of rank statistics (the gate itself uses the
+  t-test below, whose p-values can go as low as a family of 200 scenarios needs with a few trials).
+* :func:`t_test`: Student's two-sample t-test with a pooled variance, on log figures, so that a change
+  is a ratio and "2x slower" weighs the same for a fast and a slow scenario.
+* :func:`benjamini_hochberg`: the family-wise decision over every scenario judged in one compare.
+* :func:`robust_sd`, :func:`pooled_sd` and :func:`mdc`: the noise of a scenario and the smallest change
+  a test at a given level can call significant with that noise and those sample counts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import statistics
+from collections.abc import Sequence
+
+# --- Mann-Whitney U ---------------------------------------------------------------------------------
+
+
+def ranks(values: Sequence[float]) -> list[float]:
+    """Ranks from 1, ties sharing their average rank."""
+    order = sorted(range(len(values)), key=values.__getitem__)
+    out = [0.0] * len(values)
+    i = 0
+    while i < len(order):
+        j = i
+        while j + 1 < len(order) and values[order[j + 1]] == values[order[i]]:
+            j += 1
+        for k in range(i, j + 1):
+            out[order[k]] = (i + j) / 2 + 1
+        i = j + 1
+    return out
+
+
+def _u_distribution(n1: int, n2: int) -> list[int]:
+    """How many of the C(n1+n2, n1) orderings give each U = 0 .. n1*n2 (no ties)."""
+    # f[i][j] = counts of U for i and j values; f(i, j) = f(i-1, j) shifted by j + f(i, j-1).
+    f = [[[1] for _ in range(n2 + 1)] for _ in range(n1 + 1)]
+    for i in range(1, n1 + 1):
+        for j in range(1, n2 + 1):
+            a, b = f[i - 1][j], f[i][j - 1]
+            out = [0] * (i * j + 1)
+            for u, c in enumerate(a):
+                out[u + j] += c
+            for u, c in enumerate(b):
+                out[u] += c
+            f[i][j] = out
+    return f[n1][n2]
+
+
+#: The exact distribution is used when the smaller sample has at most this many values (and no ties).
+EXACT_MAX_SMALLER = 8
+
+
+def mann_whitney_u(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
+    """(U of ``x``, two-sided p-value), chosen as scipy's ``mannwhitneyu(method="auto")`` chooses:
+    exact when either sample has at most :data:`EXACT_MAX_SMALLER` values and there are no ties, else
+    the normal approximation with the tie correction and a continuity correction."""
+    n1, n2 = len(x), len(y)
+    if n1 == 0 or n2 == 0:
+        raise ValueError("both samples need at least one value")
+    values = [*x, *y]
+    r = ranks(values)
+    u1 = sum(r[:n1]) - n1 * (n1 + 1) / 2
+    ties = len(set(values)) < len(values)
+    if not ties and min(n1, n2) <= EXACT_MAX_SMALLER:
+        dist = _u_distribution(n1, n2)
+        u = min(u1, n1 * n2 - u1)
+        tail = sum(dist[: int(u) + 1])
+        return u1, min(1.0, 2 * tail / math.comb(n1 + n2, n1))
+    counts: dict[float, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    n = n1 + n2
+    tie_term = sum(t**3 - t for t in counts.values()) / (n * (n - 1))
+    var = n1 * n2 / 12 * ((n + 1) - tie_term)
+    if var <= 0:  # every value equal: no evidence of any difference
+        return u1, 1.0
+    z = (abs(u1 - n1 * n2 / 2) - 0.5) / math.sqrt(var)
+    return u1, min(1.0, math.erfc(max(z, 0.0) / math.sqrt(2)))
+
+
+# --- Student's t ------------------------------------------------------------------------------------
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    """The continued fraction of the incomplete beta function (modified Lentz)."""
+    tiny, eps = 1e-300, 1e-15
+    qab, qap, qam = a + b, a + 1, a - 1
+    c, d = 1.0, 1 - qab * x / qap
+    d = 1 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 1000):
+        m2 = 2 * m
+        for aa in (
+            m * (b - m) * x / ((qam + m2) * (a + m2)),
+            -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2)),
+        ):
+            d = 1 + aa * d
+            d = 1 / (d if abs(d) > tiny else tiny)
+            c = 1 + aa / c
+            c = c if abs(c) > tiny else tiny
+            h *= d * c
+        if abs(d * c - 1) < eps:
+            break
+    return h
+
+
+def betainc(a: float, b: float, x: float) -> float:
+    """The regularized incomplete beta function I_x(a, b), for a, b > 0 and 0 <= x <= 1."""
+    if x <= 0:
+        return 0.0
+    if x >= 1:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1) / (a + b + 2):
+        return math.exp(log_front) * _betacf(a, b, x) / a
+    return 1 - math.exp(log_front) * _betacf(b, a, 1 - x) / b
+
+
+def t_sf(t: float, df: float) -> float:
+    """P(T > t) for Student's t with ``df`` degrees of freedom."""
+    if math.isinf(t):
+        return 0.0 if t > 0 else 1.0
+    t2 = t * t
+    if t2 < 0.1 * df:  # near 0, df / (df + t²) rounds to 1: the complement keeps the digits
+        tail = 0.5 - 0.5 * betainc(0.5, df / 2, t2 / (df + t2))
+    else:
+        tail = 0.5 * betainc(df / 2, 0.5, df / (df + t2))
+    return tail if t > 0 else 1 - tail
+
+
+def t_isf(p: float, df: float) -> float:
+    """The t with P(T > t) = p (0 < p < 1), by bisection: the gate needs a few per compare."""
+    if not 0 < p < 1:
+        raise ValueError(f"p must be between 0 and 1, not {p!r}")
+    lo, hi = -1.0, 1.0
+    while t_sf(lo, df) < p:
+        lo *= 2
+    while t_sf(hi, df) > p:
+        hi *= 2
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if t_sf(mid, df) > p:
+            lo = mid
+        else:
+            hi = mid
+        if hi - lo < 1e-12 * max(1.0, abs(mid)):
+            break
+    return (lo + hi) / 2
+
+
+@dataclasses.dataclass(frozen=True)
+class TTest:
+    """Student's two-sample t-test of ``y`` against ``x`` (pooled variance)."""
+
+    #: mean(y) - mean(x).
+    diff: float
+    #: The pooled standard deviation of the two samples and its degrees of freedom.
+    sd: float
+    df: int
+    n1: int
+    n2: int
+
+    @property
+    def se(self) -> float:
+        return self.sd * math.sqrt(1 / self.n1 + 1 / self.n2)
+
+    @property
+    def t(self) -> float:
+        if self.se == 0:
+            return 0.0 if self.diff == 0 else math.copysign(math.inf, self.diff)
+        return self.diff / self.se
+
+    def p_greater(self) -> float:
+        """One-sided p of "y is larger than x"."""
+        return t_sf(self.t, self.df)
+
+    def p_less(self) -> float:
+        """One-sided p of "y is smaller than x"."""
+        return t_sf(-self.t, self.df)
+
+
+def pooled_sd(groups: Sequence[Sequence[float]]) -> tuple[float, int]:
+    """(pooled standard deviation, degrees of freedom) of several samples, each about its own mean."""
+    ss = sum(sum((v - statistics.fmean(g)) ** 2 for v in g) for g in groups if g)
+    df = sum(len(g) - 1 for g in groups if g)
+    return (math.sqrt(ss / df) if df > 0 else math.nan), df
+
+
+def t_test(x: Sequence[float], y: Sequence[float]) -> TTest | None:
+    """The test, or None when there is no variance to estimate (fewer than 3 values in all)."""
+    sd, df = pooled_sd([x, y])
+    if not x or not y or df < 1:
+        return None
+    return TTest(statistics.fmean(y) - statistics.fmean(x), sd, df, len(x), len(y))
+
+
+# --- noise and the smallest detectable change -------------------------------------------------------
+
+#: MAD * this estimates the standard deviation of normal values.
+MAD_TO_SD = 1.482602218505602
+
+
+def robust_sd(values: Sequence[float]) -> float:
+    """The spread of values with outliers given no weight: 1.4826 x the median absolute deviation."""
+    if len(values) < 2:
+        return math.nan
+    m = statistics.median(values)
+    return MAD_TO_SD * statistics.median(abs(v - m) for v in values)
+
+
+def mdc(sd: float, df: int, n1: int, n2: int, level: float) -> float:
+    """The smallest difference of means a one-sided t-test at ``level`` calls significant, for samples
+    of ``n1`` and ``n2`` values whose pooled standard deviation is ``sd`` (``df`` degrees of freedom).
+
+    A true change of exactly this size is found half the time; one of twice its size almost always.
+    ``inf`` without an estimate of the noise.
+    """
+    if df < 1 or n1 < 1 or n2 < 1 or not math.isfinite(sd):
+        return math.inf
+    return t_isf(level, df) * sd * math.sqrt(1 / n1 + 1 / n2)
+
+
+# --- the family -------------------------------------------------------------------------------------
+
+
+def benjamini_hochberg(p_values: Sequence[float | None]) -> list[float | None]:
+    """Benjamini-Hochberg adjusted p-values (q-values) over the family of the non-None p-values.
+
+    ``q <= alpha`` is the step-up decision at false-discovery rate ``alpha``; when nothing changed at all
+    (every hypothesis true) it is also the chance of any false call, as with Bonferroni.
+    """
+    family = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    m = len(family)
+    out: list[float | None] = [None] * len(p_values)
+    running = 1.0
+    for rank in range(m, 0, -1):
+        p, i = family[rank - 1]
+        running = min(running, p * m / rank)
+        out[i] = running
+    return out
+
+
+def log_all(values: Sequence[float]) -> list[float]:
+    """Natural logs of the positive values (a rate or a time that is zero or negative has no ratio)."""
+    return [math.log(v) for v in values if v > 0 and math.isfinite(v)]

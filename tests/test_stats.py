@@ -1,0 +1,120 @@
+"""The gate's statistics against scipy's, across the sample sizes a compare meets."""
+
+import math
+import warnings
+
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from ipcbench import stats
+
+scipy_stats = pytest.importorskip("scipy.stats")
+
+#: Values with room for ties (a few distinct ones) and without (continuous).
+tied = st.integers(min_value=0, max_value=6).map(float)
+continuous = st.floats(min_value=-1e3, max_value=1e3, allow_nan=False, allow_infinity=False)
+
+
+def samples(elements, low=2, high=30):
+    return st.lists(elements, min_size=low, max_size=high)
+
+
+@settings(max_examples=300, deadline=None)
+@given(x=samples(st.one_of(tied, continuous)), y=samples(st.one_of(tied, continuous)))
+def test_mann_whitney_u_is_scipys_auto(x, y):
+    u, p = stats.mann_whitney_u(x, y)
+    ref = scipy_stats.mannwhitneyu(x, y, alternative="two-sided", method="auto")
+    assert u == pytest.approx(ref.statistic)
+    if math.isnan(ref.pvalue):  # scipy: every value equal
+        assert p == 1.0
+    else:
+        assert p == pytest.approx(ref.pvalue, rel=1e-9, abs=1e-300)
+
+
+def test_the_exact_distribution_is_used_up_to_eight_in_the_smaller_sample():
+    """scipy's auto switches at 8 a side, not at a total of 40: 8 vs 30 is exact, 9 vs 9 is not."""
+    x, y = [float(i) for i in range(8)], [float(i) + 0.5 for i in range(4, 34)]
+    exact = scipy_stats.mannwhitneyu(x, y, method="exact").pvalue
+    assert stats.mann_whitney_u(x, y)[1] == pytest.approx(exact, rel=1e-12)
+    x, y = [float(i) for i in range(9)], [float(i) + 0.5 for i in range(4, 13)]
+    normal = scipy_stats.mannwhitneyu(x, y, method="asymptotic").pvalue
+    assert stats.mann_whitney_u(x, y)[1] == pytest.approx(normal, rel=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    t=st.floats(min_value=-60, max_value=60, allow_nan=False),
+    df=st.integers(min_value=1, max_value=200),
+)
+def test_t_sf_is_scipys(t, df):
+    assert stats.t_sf(t, df) == pytest.approx(scipy_stats.t.sf(t, df), rel=1e-8, abs=1e-300)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    p=st.floats(min_value=1e-9, max_value=0.5),
+    df=st.integers(min_value=1, max_value=100),
+)
+def test_t_isf_is_scipys(p, df):
+    assert stats.t_isf(p, df) == pytest.approx(scipy_stats.t.isf(p, df), rel=1e-7)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    x=samples(st.floats(min_value=-5, max_value=5, allow_nan=False)),
+    y=samples(st.floats(min_value=-5, max_value=5, allow_nan=False)),
+)
+def test_t_test_is_scipys_student(x, y):
+    test = stats.t_test(x, y)
+    assert test is not None
+    assume(test.sd > 1e-6)  # no spread: scipy warns or says nan, the gate decides by the sign alone
+    with warnings.catch_warnings():  # scipy warns of a sample without spread; the reference stands
+        warnings.simplefilter("ignore", RuntimeWarning)
+        ref = scipy_stats.ttest_ind(y, x, equal_var=True, alternative="greater")
+    assert test.t == pytest.approx(ref.statistic, rel=1e-7, abs=1e-9)
+    assert test.p_greater() == pytest.approx(ref.pvalue, rel=1e-6, abs=1e-300)
+    assert test.p_less() == pytest.approx(1 - ref.pvalue, rel=1e-6, abs=1e-12)
+
+
+def test_t_test_needs_a_spread_to_estimate():
+    assert stats.t_test([1.0], [2.0]) is None
+    assert stats.t_test([], [1.0, 2.0]) is None
+    assert stats.t_test([1.0], [2.0, 3.0]) is not None
+
+
+@settings(max_examples=200, deadline=None)
+@given(p=st.lists(st.floats(min_value=0, max_value=1), min_size=1, max_size=60))
+def test_benjamini_hochberg_is_scipys(p):
+    ref = scipy_stats.false_discovery_control(p, method="bh")
+    assert stats.benjamini_hochberg(p) == pytest.approx(list(ref), rel=1e-12, abs=1e-300)
+
+
+def test_benjamini_hochberg_leaves_the_unjudged_out_of_the_family():
+    assert stats.benjamini_hochberg([0.01, None, 0.04]) == [0.02, None, 0.04]
+
+
+def test_mdc_is_the_change_that_is_just_significant():
+    """A difference of exactly the MDC gives p = level; a larger one p < level."""
+    sd, n1, n2, level = 0.1, 6, 5, 0.05 / 200
+    change = stats.mdc(sd, n1 + n2 - 2, n1, n2, level)
+    test = stats.TTest(change, sd, n1 + n2 - 2, n1, n2)
+    assert test.p_greater() == pytest.approx(level, rel=1e-6)
+    assert stats.TTest(change * 1.01, sd, n1 + n2 - 2, n1, n2).p_greater() < level
+    assert stats.mdc(sd, 0, 1, 1, level) == math.inf
+
+
+@pytest.mark.parametrize(
+    ("n", "at_most"),
+    [(5, 0.43), (8, 0.26), (10, 0.21)],
+)
+def test_mdc_at_realistic_noise_and_a_family_of_200(n, at_most):
+    """The arithmetic the README states: 10% noise, n trials a side, a lone change among 200 at 5%."""
+    got = math.exp(stats.mdc(0.10, 2 * n - 2, n, n, 0.05 / 200)) - 1
+    assert at_most - 0.05 < got <= at_most
+
+
+def test_robust_sd_ignores_one_outlier():
+    values = [1.0, 1.1, 0.9, 1.05, 0.95, 50.0]
+    assert stats.robust_sd(values) < 0.2
+    assert math.isnan(stats.robust_sd([1.0]))
