@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcbench import fmt, results, storage
-from ipcbench.compare import CompareError, figure_of
+from ipcbench.gate import CompareError, figure_of
 
 FORMATS = ("github-action-benchmark", "bencher")
 MEASURES = ("throughput", "latency")
@@ -47,7 +47,8 @@ def github_action_benchmark(rows: Sequence[Mapping[str, Any]], measure: str) -> 
         fig = figure_of(row)
         if fig.higher_is_better != (measure == "throughput"):
             continue
-        rounds = len(fig.samples)
+        data = row.get("data")
+        rounds = len(data) if isinstance(data, list) else int(row.get("rounds") or 0)
         extra = [f"rounds: {rounds}"]
         if fig.higher_is_better and row.get("pattern") in ("throughput", "bulk"):
             extra.append(f"bytes/s: {fmt.si(float(row['bytes_per_s']))}")

@@ -29,16 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from ipcbench import fmt, progress, results
-from ipcbench.compare import (
-    CompareError,
-    Figure,
-    Rules,
-    Run,
-    add_threshold_option,
-    load_run,
-    rules_from,
-    slowdown,
-)
+from ipcbench.compare import add_threshold_option
+from ipcbench.gate import CompareError, Figure, Rules, rules_from, slowdown
+from ipcbench.runs import Run, load_run
 
 EXIT_OK, EXIT_USAGE = 0, 2
 DEFAULT_WINDOW = 3

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import random
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,42 @@ def slow_down(data: dict[str, Any], scenario: str, factor: float) -> dict[str, A
     for key in ("rtt_ns", "op_ns"):
         if key in info:
             info[key] = {k: (v if k == "count" else v * factor) for k, v in info[key].items()}
+    for trial in info.get("trials", []):
+        trial["msgs_per_s"] /= factor
+        for key in TRIAL_TIMES:
+            if key in trial:
+                trial[key] *= factor
+    return out
+
+
+#: Per-trial figures that are times (the rest, ``msgs_per_s``, is a rate).
+TRIAL_TIMES = ("rtt_p50_ns", "op_p50_ns", "cpu_ns_per_msg")
+
+
+def with_trials(
+    data: dict[str, Any], n: int = 6, cv: float = 0.1, seed: int = 0, offset: float = 0.0
+) -> dict[str, Any]:
+    """Every benchmark with ``n`` trials whose figures scatter log-normally by ``cv`` around its own
+    figure, moved by ``offset`` (a log factor: the whole run's luck), as the measuring side saves them."""
+    out = copy.deepcopy(data)
+    rng = random.Random(seed)
+    for b in out["benchmarks"]:
+        info = b["extra_info"]
+        rtt = (info.get("rtt_ns") or {}).get("p50")
+        op = (info.get("op_ns") or {}).get("p50")
+        trials = []
+        for i in range(n):
+            f = math.exp(rng.gauss(offset, cv))
+            trial = {"trial": i, "started_s": 1.0 + 5 * i, "rounds": 3, "messages": 3 * info["messages"]}
+            trial["msgs_per_s"] = info["msgs_per_s"] / f
+            if rtt is not None:
+                trial["rtt_p50_ns"] = rtt * f
+            if op is not None:
+                trial["op_p50_ns"] = op * f
+            trial["cpu_ns_per_msg"] = 1e9 / info["msgs_per_s"] * f
+            trials.append(trial)
+        info["trials"] = trials
+        info["trial_count"] = n
     return out
 
 

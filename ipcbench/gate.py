@@ -1,0 +1,452 @@
+"""The regression gate's rules and its judging: thresholds, the TOML config, figures and verdicts.
+
+A change counts only when it is *significant after family-wise control* and *large* (beyond the
+scenario's threshold), asv's ``_is_result_better`` rule, and only where the scenario's own noise lets a
+change of its threshold's size show at all.  Every pattern is judged on its own figure, in its own
+direction:
+
+* ``throughput``: msgs/s; the one-sided patterns (``shared_state``, ``locks``, ``bulk``): ops/s.
+  Higher is better.
+* ``latency``: the round-trip p50, lower is better.
+* ``startup``: the p50 time of one start (``op_ns``), lower is better; never a round's duration over
+  a calibrated batch of starts.
+
+What varies between honest runs is what is tested.  A saved run's ``extra_info["trials"]`` holds one
+figure per trial, each trial in freshly started workers at another moment of the run: those are the
+samples of a file.  A run without trials is one sample (its headline figure), never its rounds: the
+rounds of one run share one placement of the workers and one stretch of the machine's load.  A
+directory of repeated runs gives one sample per run, its median of trials (see :mod:`ipcbench.runs`).
+
+Sizes are stated as a slowdown factor ``r`` (how much longer the same work takes: baseline/current for
+rates, current/baseline for times), so "2x slower" means the same for every metric.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import re
+import statistics
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ipcbench import stats
+from ipcbench.catalog import entries
+from ipcbench.scenario import PATTERNS
+
+DEFAULT_THRESHOLD = 10.0
+#: The family's error rate: the chance that a compare of two runs of the same code calls anything.
+DEFAULT_ALPHA = 0.05
+#: Patterns other branches add; thresholds may name them before they exist here.
+FUTURE_PATTERNS: tuple[str, ...] = ()
+
+#: Patterns whose operations are messages; every other pattern counts operations.
+MESSAGING = ("throughput", "latency")
+
+VERDICTS = ("slower", "faster", "same", "noisy", "new", "gone")
+#: What the ``noisy`` verdict means, in the tables.
+NOISY = "too noisy to judge here"
+
+
+class CompareError(ValueError):
+    """Unusable input for a comparison; the message is one line meant for the user."""
+
+
+# --- thresholds -------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Threshold:
+    """How much slower counts as a regression: ``10%``, or ``latency=20%`` for one pattern or mechanism."""
+
+    percent: float
+    #: A pattern or mechanism name; None for the default.
+    key: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.percent) and self.percent > 0):
+            raise CompareError(f"a threshold must be a positive percentage, not {self.percent!r}")
+
+    @property
+    def factor(self) -> float:
+        return 1 + self.percent / 100
+
+    def __str__(self) -> str:
+        pct = f"{self.percent:g}%"
+        return pct if self.key is None else f"{self.key}={pct}"
+
+
+_THRESHOLD_RE = re.compile(r"^\s*(?:(?P<key>[A-Za-z_][\w-]*)\s*=\s*)?(?P<pct>\d+(?:\.\d*)?|\.\d+)\s*%?\s*$")
+
+
+def parse_threshold(text: str) -> Threshold:
+    """``10%`` / ``10`` (the default) or ``NAME=PCT`` for a pattern or mechanism.
+
+    Like pytest-benchmark's ``parse_compare_fail``: the text becomes a small frozen object, once.
+    """
+    match = _THRESHOLD_RE.match(str(text))
+    if match is None:
+        raise CompareError(f"cannot parse threshold {text!r}: use e.g. 10% or latency=20% or queue=15%")
+    return Threshold(float(match["pct"]), match["key"])
+
+
+def threshold_arg(text: str) -> Threshold:
+    try:
+        return parse_threshold(text)
+    except CompareError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class Rules:
+    """The gate: the family's error rate and the thresholds.  A scenario's own threshold (from a
+    thresholds file that ``ipcbench noise`` writes) beats its mechanism's, which beats its pattern's."""
+
+    default: Threshold = Threshold(DEFAULT_THRESHOLD)
+    specific: tuple[Threshold, ...] = ()
+    alpha: float = DEFAULT_ALPHA
+    #: Scenario id -> percent.
+    scenarios: Mapping[str, float] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not 0 < self.alpha < 1:
+            raise CompareError(f"alpha must be between 0 and 1, not {self.alpha!r}")
+
+    def threshold_for(self, mechanism: str, pattern: str, scenario: str = "") -> Threshold:
+        if scenario in self.scenarios:
+            return Threshold(self.scenarios[scenario], scenario)
+        by_key = {t.key: t for t in self.specific}  # later ones override earlier ones
+        return by_key.get(mechanism) or by_key.get(pattern) or self.default
+
+    def check_keys(self, known: Iterable[str]) -> None:
+        """A threshold for a name nobody knows is a typo that would silently do nothing."""
+        mechanisms = entries()
+        names = set(known) | set(PATTERNS) | set(FUTURE_PATTERNS) | set(mechanisms)
+        for t in self.specific:
+            if t.key not in names:
+                raise CompareError(
+                    f"threshold {t}: {t.key!r} is neither a pattern nor a mechanism "
+                    f"(patterns: {', '.join(PATTERNS + FUTURE_PATTERNS)}; "
+                    f"mechanisms: {', '.join(mechanisms)})"
+                )
+
+    def describe(self) -> str:
+        parts = [f"default {self.default}"] + [str(t) for t in self.specific]
+        if self.scenarios:
+            parts.append(f"{len(self.scenarios)} scenario(s) with their own")
+        return ", ".join(parts)
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """What a TOML config file holds; None where it says nothing."""
+
+    default: Threshold | None = None
+    specific: tuple[Threshold, ...] = ()
+    alpha: float | None = None
+    scenarios: Mapping[str, float] = dataclasses.field(default_factory=dict)
+
+
+CONFIG_KEYS = ("alpha", "threshold", "thresholds", "scenarios")
+
+
+def read_config(path: Path) -> Config:
+    """A small TOML file: ``alpha = 0.05``, ``threshold = "10%"``, a ``[thresholds]`` table of patterns
+    and mechanisms and a ``[scenarios]`` table of scenario ids (what ``ipcbench noise`` writes)."""
+    try:
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError:
+        raise CompareError(f"{path}: no such config file") from None
+    except OSError as exc:
+        raise CompareError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise CompareError(f"{path}: is not TOML ({exc})") from None
+    unknown = set(data) - set(CONFIG_KEYS)
+    if unknown:
+        raise CompareError(f"{path}: unknown key(s) {', '.join(sorted(unknown))} ({', '.join(CONFIG_KEYS)})")
+
+    def pct(where: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise CompareError(f'{path}: {where} must be a percentage like "10%", not {value!r}')
+        try:
+            return parse_threshold(str(value)).percent
+        except CompareError as exc:
+            raise CompareError(f"{path}: {where}: {exc}") from None
+
+    def table(name: str) -> dict[str, Any]:
+        value = data.get(name, {})
+        if not isinstance(value, dict):
+            raise CompareError(f'{path}: [{name}] must be a table of NAME = "PCT%"')
+        return value
+
+    default = Threshold(pct("threshold", data["threshold"])) if "threshold" in data else None
+    specific = tuple(Threshold(pct(f"thresholds.{k}", v), k) for k, v in table("thresholds").items())
+    scenarios = {k: pct(f'scenarios."{k}"', v) for k, v in table("scenarios").items()}
+    alpha = data.get("alpha")
+    if alpha is not None and (
+        isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1
+    ):
+        raise CompareError(f"{path}: alpha must be a number between 0 and 1, not {alpha!r}")
+    return Config(default, specific, None if alpha is None else float(alpha), scenarios)
+
+
+def rules_from(config: Path | None, thresholds: Sequence[Threshold], alpha: float | None) -> Rules:
+    """The config file first, then the command line on top of it."""
+    cfg = read_config(config) if config else Config()
+    default, specific = cfg.default, list(cfg.specific)
+    for t in thresholds:
+        if t.key is None:
+            default = t
+        else:
+            specific.append(t)
+    return Rules(
+        default or Threshold(DEFAULT_THRESHOLD),
+        tuple(specific),
+        alpha if alpha is not None else cfg.alpha if cfg.alpha is not None else DEFAULT_ALPHA,
+        cfg.scenarios,
+    )
+
+
+# --- figures ----------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Subject:
+    """What a figure or a verdict is about: the scenario, and the metric with its direction."""
+
+    scenario: str
+    mechanism: str
+    pattern: str
+    metric: str
+    unit: str
+    higher_is_better: bool
+
+    def subject(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(Subject)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure(Subject):
+    """A benchmark's figure and the independent samples behind it (same unit and direction)."""
+
+    value: float
+    #: One per trial (a file with trials), one per run (a directory), or the run's figure alone.
+    samples: tuple[float, ...]
+    #: Latency only: the p99, to report beside the p50.
+    p99: float | None = None
+
+    def scaled(self, by: float, unit: str) -> Figure:
+        """Divided by a reference figure (``--normalize``)."""
+        p99 = None if self.p99 is None else self.p99 / by
+        return dataclasses.replace(
+            self, value=self.value / by, samples=tuple(s / by for s in self.samples), p99=p99, unit=unit
+        )
+
+
+def _num(row: Mapping[str, Any], key: str) -> float | None:
+    value = row.get(key)
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def trials_of(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The per-trial records of a loaded row (``extra_info["trials"]``), empty for older files."""
+    info = row.get("extra_info")
+    trials = info.get("trials") if isinstance(info, Mapping) else None
+    return [t for t in trials if isinstance(t, Mapping)] if isinstance(trials, list) else []
+
+
+def figure_of(row: Mapping[str, Any]) -> Figure:
+    """The figure that matters for one loaded row (see the module docstring for each pattern)."""
+    sid, mechanism, pattern = str(row["scenario"]), str(row["mechanism"]), str(row["pattern"])
+    subject: dict[str, Any]
+    if pattern == "latency":
+        key, scale, p99 = "rtt_p50_ns", 1e-3, _num(row, "rtt_p99_ns")
+        subject = {"metric": "rtt p50", "unit": "µs", "higher_is_better": False}
+        headline = _num(row, key)
+        if headline is None:
+            raise CompareError(f"{row.get('file')}: {sid} has no rtt p50")
+    elif pattern == "startup":
+        # One start, as every start-up figure is judged: a round is a calibrated batch of starts.
+        key, scale, p99 = "op_p50_ns", 1e-6, _num(row, "op_p99_ns")
+        subject = {"metric": "start-up", "unit": "ms", "higher_is_better": False}
+        # Files from before op_ns: the median time per start (schema 2), in seconds.
+        median = _num(row, "median")
+        headline = _num(row, key) or (median * 1e9 if median else 0.0)
+    else:
+        key, scale, p99 = "msgs_per_s", 1.0, None
+        # The one-sided patterns count operations, not messages.
+        unit = "msgs/s" if pattern in MESSAGING else "ops/s"
+        subject = {"metric": unit, "unit": unit, "higher_is_better": True}
+        headline = _num(row, key) or 0.0
+    samples = tuple(v * scale for v in (_num(t, key) for t in trials_of(row)) if v is not None and v > 0) or (
+        headline * scale,
+    )
+    value = statistics.median(samples)
+    return Figure(sid, mechanism, pattern, **subject, value=value, samples=samples, p99=_scaled(p99, scale))
+
+
+def _scaled(value: float | None, by: float) -> float | None:
+    return None if value is None else value * by
+
+
+def slowdown(base: float, cur: float, higher_is_better: bool) -> float:
+    """How many times longer the same work takes now: > 1 is worse, whatever the metric's direction."""
+    if base <= 0 or cur <= 0:
+        return math.inf if (cur <= 0) == higher_is_better else 0.0
+    return base / cur if higher_is_better else cur / base
+
+
+def costs(fig: Figure) -> list[float]:
+    """The samples as log costs: larger is slower, whatever the metric's direction."""
+    logs = stats.log_all(fig.samples)
+    return [-v for v in logs] if fig.higher_is_better else logs
+
+
+def percent(log_ratio: float) -> float:
+    """A log slowdown as a percentage slower (inf stays inf)."""
+    return math.inf if math.isinf(log_ratio) else (math.exp(log_ratio) - 1) * 100
+
+
+# --- verdicts ---------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Pair(Subject):
+    """One scenario in both runs (or in one only: ``new`` / ``gone``) and the verdict on it."""
+
+    verdict: str
+    threshold: float
+    baseline: float | None = None
+    current: float | None = None
+    #: current / baseline of the figure (pyperf's and pytest-benchmark's way round).
+    ratio: float | None = None
+    p99_ratio: float | None = None
+    slowdown: float | None = None
+    #: One-sided p of the direction the figure moved, and the same after the family's adjustment.
+    p_value: float | None = None
+    q_value: float | None = None
+    #: The smallest slowdown (percent) this pair's noise and samples let the gate call significant.
+    mdc: float | None = None
+    #: How many samples each side had (trials, or runs for directories).
+    samples: tuple[int, int] = (0, 0)
+    note: str = ""
+
+    @classmethod
+    def of(cls, fig: Figure, verdict: str, threshold: float, **fields: Any) -> Pair:
+        """A pair described by one side's figure (its metric, unit and direction)."""
+        return cls(**fig.subject(), verdict=verdict, threshold=threshold, **fields)
+
+    @property
+    def regression(self) -> bool:
+        return self.verdict == "slower"
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["samples"] = list(self.samples)
+        out["regression"] = self.regression
+        for key in ("mdc", "slowdown"):
+            if out[key] is not None and math.isinf(out[key]):
+                out[key] = None  # JSON has no infinity
+        return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Judged:
+    """A pair of figures before the family's decision: its test, if its samples allow one."""
+
+    base: Figure
+    cur: Figure
+    threshold: Threshold
+    test: stats.TTest | None
+
+
+def prepare(base: Figure, cur: Figure, threshold: Threshold) -> Judged:
+    return Judged(base, cur, threshold, stats.t_test(costs(base), costs(cur)))
+
+
+def decide(judged: Sequence[Judged], alpha: float, unit: str) -> list[Pair]:
+    """The family's decision over every pair with a test, then each pair's verdict.
+
+    Benjamini-Hochberg over the family at ``alpha``, separately for "slower" and "faster" (each one-
+    sided); a pair whose smallest detectable change (at ``alpha / family``, the level a lone change
+    faces) exceeds its threshold is ``noisy`` and never gates.
+    """
+    tests = [j.test for j in judged]
+    family = sum(t is not None for t in tests)
+    q_slow = stats.benjamini_hochberg([None if t is None else t.p_greater() for t in tests])
+    q_fast = stats.benjamini_hochberg([None if t is None else t.p_less() for t in tests])
+    level = alpha / max(family, 1)
+    return [_verdict(j, qs, qf, level, alpha, unit) for j, qs, qf in zip(judged, q_slow, q_fast, strict=True)]
+
+
+def _verdict(
+    j: Judged, q_slow: float | None, q_fast: float | None, level: float, alpha: float, unit: str
+) -> Pair:
+    base, cur, t = j.base, j.cur, j.test
+    r = slowdown(base.value, cur.value, base.higher_is_better)
+    factor = j.threshold.factor
+    notes: list[str] = []
+    p_value = q_value = mdc = None
+    if t is None:
+        verdict = "noisy"
+        notes.append(f"one {unit[:-1]} a side, no spread to judge by (runs without trials are one sample)")
+    else:
+        slower = t.diff > 0
+        p_value = t.p_greater() if slower else t.p_less()
+        q_value = q_slow if slower else q_fast
+        mdc = percent(stats.mdc(t.sd, t.df, t.n1, t.n2, level))
+        if mdc > j.threshold.percent:
+            verdict = "noisy"
+            notes.append(f"detects {_pct(mdc)} at best, threshold {j.threshold.percent:g}%")
+        else:
+            significant = q_value is not None and q_value < alpha
+            large = r > factor or r < 1 / factor
+            if significant and large and (r > 1) == slower:
+                verdict = "slower" if slower else "faster"
+            else:
+                verdict = "same"
+                if large and not significant:
+                    notes.append(f"not significant (q={q_value:.2g})")
+                elif significant and not large:
+                    notes.append(f"significant but within {j.threshold.percent:g}%")
+                elif large:
+                    notes.append(f"figure and {unit} disagree")
+    ratio = cur.value / base.value if base.value else None
+    p99_ratio = cur.p99 / base.p99 if base.p99 and cur.p99 is not None else None
+    if p99_ratio is not None:
+        notes.append(f"p99 x{p99_ratio:.2f}")
+    return Pair.of(
+        cur,
+        verdict,
+        j.threshold.percent,
+        baseline=base.value,
+        current=cur.value,
+        ratio=ratio,
+        p99_ratio=p99_ratio,
+        slowdown=r,
+        p_value=p_value,
+        q_value=q_value,
+        mdc=mdc,
+        samples=(len(base.samples), len(cur.samples)),
+        note="; ".join(notes),
+    )
+
+
+def _pct(value: float) -> str:
+    return f"{value:.0f}%"
+
+
+def lonely(fig: Figure, verdict: str, t: Threshold) -> Pair:
+    side = "current" if verdict == "new" else "baseline"
+    note = "only in the current run" if verdict == "new" else "only in the baseline"
+    return Pair.of(fig, verdict, t.percent, note=note, **{side: fig.value})
