@@ -306,10 +306,10 @@ def slowdown(base: float, cur: float, higher_is_better: bool) -> float:
     return base / cur if higher_is_better else cur / base
 
 
-def costs(fig: Figure) -> list[float]:
-    """The samples as log costs: larger is slower, whatever the metric's direction."""
-    logs = stats.log_all(fig.samples)
-    return [-v for v in logs] if fig.higher_is_better else logs
+def costs(values: Sequence[float], higher_is_better: bool) -> list[float]:
+    """Figures as log costs: larger is slower, whatever the metric's direction."""
+    logs = stats.log_all(values)
+    return [-v for v in logs] if higher_is_better else logs
 
 
 def percent(log_ratio: float) -> float:
@@ -371,7 +371,8 @@ class Judged:
 
 
 def prepare(base: Figure, cur: Figure, threshold: Threshold) -> Judged:
-    return Judged(base, cur, threshold, stats.t_test(costs(base), costs(cur)))
+    up = base.higher_is_better
+    return Judged(base, cur, threshold, stats.t_test(costs(base.samples, up), costs(cur.samples, up)))
 
 
 def decide(judged: Sequence[Judged], alpha: float, unit: str) -> list[Pair]:

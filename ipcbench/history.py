@@ -11,6 +11,13 @@ too (the figure stepped down and stayed down; a bad patch that recovered is not 
 neighbouring runs that all qualify, the one with the largest change (the earliest of equals) is
 reported.  Medians of ``k`` runs make one noisy run unable to cause or hide a step.
 
+And, as ``compare`` judges, the step must be significant: each run is one sample (its median of
+trials), the runs before ``i`` are tested against the runs from ``i`` on (one-sided Student t on log
+figures), that p is multiplied by the number of places a step could have been (Bonferroni over the
+splits), and Benjamini-Hochberg decides over every scenario with enough runs at ``--alpha``.  Honest
+runs of unchanged code differ by more than a 10% threshold all the time; without this the medians rule
+alone finds steps in them.
+
 Writes ``index.html`` (self-contained: the charts are embedded), ``history.md`` and one PNG per
 mechanism.  matplotlib (Agg) and pandas load only inside the command.
 """
@@ -28,9 +35,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import fmt, progress, results
-from ipcbench.compare import add_threshold_option
-from ipcbench.gate import CompareError, Figure, Rules, rules_from, slowdown
+from ipcbench import fmt, progress, results, stats
+from ipcbench.compare import add_alpha_option, add_threshold_option
+from ipcbench.gate import CompareError, Figure, Rules, costs, rules_from, slowdown
 from ipcbench.runs import Run, load_run
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -50,6 +57,9 @@ class Step:
     #: Slowdown factor (> 1 is worse, for every metric's direction).
     slowdown: float
     threshold: float
+    #: The test's p, times the number of splits the series allowed, and after the family's adjustment.
+    p_value: float = 1.0
+    q_value: float = 1.0
 
 
 def detect_steps(
@@ -121,17 +131,53 @@ def series(runs: Sequence[Run]) -> dict[str, list[tuple[int, Figure]]]:
     return out
 
 
+def step_p_value(series: Sequence[Figure], i: int, k: int) -> float:
+    """One-sided p that the runs from ``i`` on are worse than the runs before it, times the number of
+    splits a series of this length allows (``len - 2k + 1``)."""
+    up = series[0].higher_is_better
+    test = stats.t_test(costs([f.value for f in series[:i]], up), costs([f.value for f in series[i:]], up))
+    if test is None:
+        return 1.0
+    return min(1.0, test.p_greater() * (len(series) - 2 * k + 1))
+
+
 def find_steps(runs: Sequence[Run], rules: Rules, k: int) -> list[Step]:
-    steps = []
+    """Candidate steps by the medians rule, kept when significant after the family's control."""
+    candidates: dict[str, list[Step]] = {}
     for sid, points in sorted(series(runs).items()):
+        if len(points) < 2 * k:
+            continue
         first = points[0][1]
-        t = rules.threshold_for(first.mechanism, first.pattern).percent
-        values = [f.value for _, f in points]
-        for pos, before, after, r in detect_steps(values, first.higher_is_better, t, k):
-            steps.append(
-                Step(sid, first.mechanism, first.metric, first.unit, points[pos][0], before, after, r, t)
+        t = rules.threshold_for(first.mechanism, first.pattern, sid).percent
+        figs = [f for _, f in points]
+        values = [f.value for f in figs]
+        candidates[sid] = [
+            Step(
+                sid,
+                first.mechanism,
+                first.metric,
+                first.unit,
+                points[pos][0],
+                before,
+                after,
+                r,
+                t,
+                step_p_value(figs, pos, k),
             )
-    return steps
+            for pos, before, after, r in detect_steps(values, first.higher_is_better, t, k)
+        ]
+    # The family: every scenario with enough runs for a step; one hypothesis each, its best candidate.
+    sids = list(candidates)
+    best = [min((s.p_value for s in candidates[sid]), default=1.0) for sid in sids]
+    q_values = stats.benjamini_hochberg(best)
+    accepted = [p for p, q in zip(best, q_values, strict=True) if q is not None and q < rules.alpha]
+    cut = max(accepted, default=-1.0)
+    return [
+        dataclasses.replace(s, q_value=q or 1.0)
+        for sid, q in zip(sids, q_values, strict=True)
+        for s in candidates[sid]
+        if s.p_value <= cut
+    ]
 
 
 def run_label(i: int, run: Run) -> str:
@@ -212,12 +258,13 @@ def _step_rows(steps: Sequence[Step], runs: Sequence[Run]) -> list[list[str]]:
             _fmt(s.before),
             _fmt(s.after),
             f"{(s.slowdown - 1) * 100:+.0f}% slower",
+            f"{s.q_value:.2g}",
         ]
         for s in steps
     ]
 
 
-STEP_HEADERS = ["scenario", "metric", "from run", "median before", "median after", "change"]
+STEP_HEADERS = ["scenario", "metric", "from run", "median before", "median after", "change", "q"]
 RUN_HEADERS = ["run", "file", "host", "commit time", "ran"]
 
 
@@ -238,8 +285,11 @@ def rule_text(rules: Rules, k: int) -> str:
     return (
         f"A step is at run i when the median of runs i..i+{k - 1} is worse than the median of runs "
         f"i-{k}..i-1 by more than the threshold ({rules.describe()}) and the median of every run from i "
-        "to the latest is worse by more than the threshold too (it stepped down and stayed down). "
-        "Worse means fewer msgs/s, or a longer round trip or start-up."
+        "to the latest is worse by more than the threshold too (it stepped down and stayed down), and "
+        "the runs from i on are significantly worse than the runs before it (one-sided t-test on the log "
+        "figures, one sample per run, times the number of possible splits; Benjamini-Hochberg "
+        f"q < {rules.alpha:g} over every scenario with {2 * k} runs or more). "
+        "Worse means fewer msgs/s or ops/s, or a longer round trip or start-up."
     )
 
 
@@ -317,6 +367,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="where to write index.html, history.md and the charts (default report/history)",
     )
     add_threshold_option(p, "a step")
+    add_alpha_option(p)
     p.add_argument(
         "--window",
         type=int,
@@ -331,7 +382,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     try:
         if args.window < 1:
             raise CompareError(f"--window must be at least 1, not {args.window}")
-        rules = rules_from(None, args.threshold, None)
+        rules = rules_from(None, args.threshold, args.alpha)
         runs, skipped = load_runs(args.directory)
         rules.check_keys(
             {str(getattr(f, k)) for r in runs for f in r.figures.values() for k in ("mechanism", "pattern")}

@@ -6,6 +6,7 @@ import copy
 import json
 import math
 import random
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,19 +51,27 @@ TRIAL_TIMES = ("rtt_p50_ns", "op_p50_ns", "cpu_ns_per_msg")
 
 
 def with_trials(
-    data: dict[str, Any], n: int = 6, cv: float = 0.1, seed: int = 0, offset: float = 0.0
+    data: dict[str, Any],
+    n: int = 6,
+    cv: float | Mapping[str, float] = 0.1,
+    seed: int = 0,
+    offset: float = 0.0,
+    run_share: float = 0.0,
 ) -> dict[str, Any]:
-    """Every benchmark with ``n`` trials whose figures scatter log-normally by ``cv`` around its own
-    figure, moved by ``offset`` (a log factor: the whole run's luck), as the measuring side saves them."""
+    """Every benchmark with ``n`` trials whose figures scatter log-normally by ``cv`` (one for all, or
+    per scenario) around its own figure, moved by ``offset`` (a log factor: the whole run's luck) and by
+    a scenario's own run offset (its spread ``run_share`` times the trials'), as saved by a run."""
     out = copy.deepcopy(data)
     rng = random.Random(seed)
     for b in out["benchmarks"]:
         info = b["extra_info"]
         rtt = (info.get("rtt_ns") or {}).get("p50")
         op = (info.get("op_ns") or {}).get("p50")
+        sd = cv[info["scenario"]] if isinstance(cv, Mapping) else cv
+        shift = offset + rng.gauss(0, run_share * sd)
         trials = []
         for i in range(n):
-            f = math.exp(rng.gauss(offset, cv))
+            f = math.exp(rng.gauss(shift, sd))
             trial = {"trial": i, "started_s": 1.0 + 5 * i, "rounds": 3, "messages": 3 * info["messages"]}
             trial["msgs_per_s"] = info["msgs_per_s"] / f
             if rtt is not None:
