@@ -31,6 +31,7 @@ from ipcbench import (
     fmt,
     history,
     machine,
+    noise,
     preflight,
     report,
     schema,
@@ -627,6 +628,9 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_arguments(
         sub.add_parser("history", help="trend charts and steps over many saved runs (HTML and Markdown)")
     ).set_defaults(func=history.cmd_history)
+    noise.add_arguments(
+        sub.add_parser("noise", help="per scenario: this machine's spread and what the gate can detect")
+    ).set_defaults(func=noise.cmd_noise)
     report.add_arguments(
         sub.add_parser("report", help="one HTML page (and Markdown, PNG/SVG charts, CSV) from saved runs")
     ).set_defaults(func=report.cmd_report)

@@ -1,0 +1,186 @@
+"""``ipcbench noise RESULTS...``: how much this machine's figures move, and what the gate can detect here.
+
+From repeated runs of the same code (or one run's trials), per scenario:
+
+* the spread of its trials within a run (the standard deviation of log figures, which is close to the
+  coefficient of variation), pooled over the runs;
+* with two runs or more, what whole runs add: the runs' means of trials vary by more than their trials
+  predict when a run as a whole is lucky or not (placement, the host's state), and the trials of one
+  compare cannot see that;
+* the smallest change a compare of two files with ``--trials`` trials a side can call significant on
+  this machine, both kinds of noise included, at the gate's ``alpha`` for a lone change among the family
+  of every scenario (as :func:`ipcbench.stats.mdc`);
+* a threshold: that change with a margin of 20% for the spread of a pair's own estimate of its noise
+  (so that the scenario is judged, not called too noisy, in most compares), and so that a whole run's
+  luck does not pass for a regression.
+
+``-o FILE`` writes the thresholds as the TOML that ``compare --config FILE`` reads (``[scenarios]``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import math
+import statistics
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ipcbench import results, stats
+from ipcbench.gate import DEFAULT_ALPHA, CompareError, Figure, costs, figure_of, percent
+from ipcbench.runs import load_run
+
+EXIT_OK, EXIT_USAGE = 0, 2
+#: A pair's own noise estimate from 5 + 5 trials varies by ~25%; the threshold leaves this much room.
+MARGIN = 1.2
+
+
+@dataclasses.dataclass(frozen=True)
+class Noise:
+    scenario: str
+    metric: str
+    runs: int
+    trials: int
+    #: Standard deviations of log figures: trials within a run (pooled), and what whole runs add beyond
+    #: what their trials predict (None with one run).
+    trial_sd: float
+    run_sd: float | None
+    #: Percent slower: what a compare of two files can resolve on this machine, drift included.
+    mdc: float
+    threshold: float
+
+
+def estimate(figs: Sequence[Figure], n_trials: int, level: float) -> Noise:
+    """One scenario's noise from its figure in each run (each figure's samples are its trials)."""
+    first = figs[0]
+    groups = [costs(f.samples, first.higher_is_better) for f in figs]
+    trial_sd, df = stats.pooled_sd(groups)
+    if df < 1:
+        raise CompareError(f"{first.scenario}: one figure per run and one run: no spread to measure")
+    run_sd = None
+    between = 0.0
+    if len(groups) >= 2:
+        # The runs' means vary by their trials' share (sd² / n) plus whatever whole runs add.
+        means = [statistics.fmean(g) for g in groups]
+        predicted = trial_sd**2 * statistics.fmean(1 / len(g) for g in groups)
+        between = max(0.0, statistics.variance(means) - predicted)
+        run_sd = math.sqrt(between)
+    # Two files' difference of means: each side's trials, and each side's whole-run offset.
+    se = math.sqrt(2 * trial_sd**2 / n_trials + 2 * between)
+    mdc = percent(stats.t_isf(level, 2 * n_trials - 2) * se)
+    threshold = max(1, math.ceil(min(mdc * MARGIN, 1e6)))
+    return Noise(
+        first.scenario,
+        first.metric,
+        len(figs),
+        sum(len(f.samples) for f in figs),
+        trial_sd,
+        run_sd,
+        mdc,
+        threshold,
+    )
+
+
+def measure(paths: Sequence[Path], alpha: float, n_trials: int | None) -> tuple[list[Noise], int]:
+    """Per scenario in every file; the trial count the estimates are for (given, or the files')."""
+    by_sid: dict[str, list[Figure]] = {}
+    for path in paths:
+        for sid, row in load_run(path).rows.items():
+            by_sid.setdefault(sid, []).append(figure_of(row))
+    counts = [len(f.samples) for figs in by_sid.values() for f in figs]
+    n = n_trials or max(2, round(statistics.median(counts)))
+    level = alpha / max(len(by_sid), 1)
+    out = []
+    for figs in by_sid.values():
+        try:
+            out.append(estimate(figs, n, level))
+        except CompareError:
+            continue
+    if not out:
+        raise CompareError("no scenario has a spread to measure: give runs with trials, or several runs")
+    return out, n
+
+
+def to_toml(noise: Sequence[Noise], alpha: float, n: int, sources: Sequence[Path]) -> str:
+    now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    lines = [
+        f"# ipcbench noise, {now}, from {len(sources)} file(s): {', '.join(p.name for p in sources)}",
+        f"# thresholds for compares of {n} trials a side at alpha {alpha:g} over {len(noise)} scenarios:",
+        f"# each the smallest change a compare resolves here (trials, whole runs' luck) x {MARGIN:g}.",
+        "# Per scenario: trial spread, what whole runs add, the resolvable change.",
+        f"alpha = {alpha!r}",
+        "",
+        "[scenarios]",
+    ]
+    for x in noise:
+        run = "-" if x.run_sd is None else f"{x.run_sd * 100:.1f}%"
+        lines.append(f"# {x.trial_sd * 100:.1f}% trials, {run} runs, resolves {x.mdc:.0f}%")
+        lines.append(f'"{x.scenario}" = "{x.threshold}%"')
+    return "\n".join(lines) + "\n"
+
+
+def render(noise: Sequence[Noise], n: int, alpha: float) -> str:
+    headers = ["scenario", "metric", "runs", "trials", "trial sd", "run sd", "resolves", "threshold"]
+    rows = [headers] + [
+        [
+            x.scenario,
+            x.metric,
+            str(x.runs),
+            str(x.trials),
+            f"{x.trial_sd * 100:.1f}%",
+            "-" if x.run_sd is None else f"{x.run_sd * 100:.1f}%",
+            f"{x.mdc:.0f}%",
+            f"{x.threshold}%",
+        ]
+        for x in sorted(noise, key=lambda x: x.threshold)
+    ]
+    widths = [max(len(r[i]) for r in rows) for i in range(len(headers))]
+    body = [
+        "  ".join(c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True)))
+        for r in rows
+    ]
+    thresholds = [x.threshold for x in noise]
+    return "\n".join(
+        [
+            f"{len(noise)} scenarios; a compare of {n} trials a side at alpha {alpha:g} (a lone change among "
+            f"{len(noise)}) resolves, per scenario, the change shown; spreads are of log figures (~CV)",
+            *body,
+            f"median threshold {statistics.median(thresholds):g}%; {sum(t <= 10 for t in thresholds)} of "
+            f"{len(thresholds)} scenarios can be judged at 10%",
+        ]
+    )
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("results", nargs="+", type=Path, metavar="RESULTS", help="results JSON of repeated runs")
+    p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the thresholds (TOML) here")
+    p.add_argument(
+        "--alpha", type=float, default=DEFAULT_ALPHA, help=f"the gate's family error rate ({DEFAULT_ALPHA:g})"
+    )
+    p.add_argument(
+        "--trials", type=int, default=None, help="trials a side the compares will have (default: the files')"
+    )
+    return p
+
+
+def cmd_noise(args: argparse.Namespace) -> int:
+    try:
+        if not 0 < args.alpha < 1:
+            raise CompareError(f"--alpha must be between 0 and 1, not {args.alpha}")
+        if args.trials is not None and args.trials < 2:
+            raise CompareError(f"--trials must be at least 2, not {args.trials}")
+        noise, n = measure(args.results, args.alpha, args.trials)
+        if args.output:
+            args.output.write_text(to_toml(noise, args.alpha, n, args.results), encoding="utf-8")
+    except (results.LoadError, CompareError) as exc:
+        print(f"ipcbench noise: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"ipcbench noise: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(render(noise, n, args.alpha))
+    if args.output:
+        print(f"wrote {args.output} (ipcbench compare --config {args.output})")
+    return EXIT_OK

@@ -1,0 +1,107 @@
+"""``ipcbench noise``: per scenario, the machine's spread and what the gate can detect; its thresholds
+file read back by ``compare --config``."""
+
+import json
+import math
+import tomllib
+
+import pytest
+from synthetic import FIXTURE, read, slow_down, with_trials, write
+
+from ipcbench import noise
+from ipcbench.cli import main
+from ipcbench.gate import read_config
+
+QUEUE_TP = "queue-throughput-2p-1KiB-fork"
+PIPE_TP = "pipe_bytes-throughput-2p-1KiB-fork"
+
+
+def cvs(quiet=0.02, loud=0.15):
+    """Every scenario at ``quiet`` trial noise but queue throughput, at ``loud``."""
+    out = {b["extra_info"]["scenario"]: quiet for b in read()["benchmarks"]}
+    out[QUEUE_TP] = loud
+    return out
+
+
+def repeated(tmp_path, n=6, trials=5, run_share=0.0, name="runs"):
+    d = tmp_path / name
+    d.mkdir()
+    return [
+        write(d / f"r{i}.json", with_trials(read(), n=trials, cv=cvs(), seed=i, run_share=run_share))
+        for i in range(n)
+    ]
+
+
+def test_noise_writes_thresholds_that_compare_reads(tmp_path, capsys):
+    files = repeated(tmp_path)
+    out = tmp_path / "gate.toml"
+    rc = main(["noise", *map(str, files), "-o", str(out)])
+    printed = capsys.readouterr().out
+    assert rc == 0
+    assert f"wrote {out}" in printed
+    written = tomllib.loads(out.read_text())["scenarios"]
+    assert len(written) == len(read()["benchmarks"])
+    config = read_config(out)
+    assert config.alpha == 0.05
+    # the noisy scenario needs a larger change to show than the quiet ones
+    assert config.scenarios[QUEUE_TP] > 3 * config.scenarios[PIPE_TP]
+    # compare reads them: each pair judged at its own threshold, the quiet ones judged, not too noisy
+    slow = write(tmp_path / "slow.json", slow_down(with_trials(read(), n=5, cv=cvs(), seed=99), PIPE_TP, 1.5))
+    rc = main(["compare", str(files[0]), str(slow), "--config", str(out), "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    pairs = {p["scenario"]: p for p in report["pairs"]}
+    assert pairs[PIPE_TP]["threshold"] == config.scenarios[PIPE_TP]
+    assert pairs[QUEUE_TP]["threshold"] == config.scenarios[QUEUE_TP]
+    assert report["counts"]["noisy"] <= len(pairs) // 10
+    assert report["regressions"] == [PIPE_TP]
+    assert rc == 1
+
+
+def test_the_estimates_are_those_of_the_noise_put_in(tmp_path):
+    files = repeated(tmp_path, n=8, trials=6)
+    got = {x.scenario: x for x in noise.measure(files, 0.05, None)[0]}
+    assert got[QUEUE_TP].trial_sd == pytest.approx(0.15, rel=0.25)
+    assert got[PIPE_TP].trial_sd == pytest.approx(0.02, rel=0.25)
+    assert got[PIPE_TP].runs == 8 and got[PIPE_TP].trials == 48
+
+
+def test_whole_runs_luck_raises_the_threshold(tmp_path):
+    """Runs that differ by more than their trials predict: a compare of two files cannot see it in its
+    trials, so the threshold must cover it."""
+    calm = {x.scenario: x for x in noise.measure(repeated(tmp_path, n=8), 0.05, 5)[0]}
+    moody = {
+        x.scenario: x for x in noise.measure(repeated(tmp_path, n=8, run_share=3.0, name="moody"), 0.05, 5)[0]
+    }
+    assert moody[PIPE_TP].run_sd > 0.03 > (calm[PIPE_TP].run_sd or 0.0)
+    assert moody[PIPE_TP].threshold > 2 * calm[PIPE_TP].threshold
+
+
+def test_one_runs_trials_are_enough(tmp_path, capsys):
+    one = repeated(tmp_path, n=1)
+    assert main(["noise", str(one[0])]) == 0
+    (x,) = [x for x in noise.measure(one, 0.05, None)[0] if x.scenario == PIPE_TP]
+    assert x.run_sd is None and x.runs == 1 and x.trials == 5
+    assert "run sd" in capsys.readouterr().out
+
+
+def test_more_trials_resolve_smaller_changes(tmp_path):
+    files = repeated(tmp_path)
+    five = {x.scenario: x.mdc for x in noise.measure(files, 0.05, 5)[0]}
+    ten = {x.scenario: x.mdc for x in noise.measure(files, 0.05, 10)[0]}
+    assert all(ten[s] < five[s] for s in five)
+    assert all(math.isfinite(v) for v in five.values())
+
+
+@pytest.mark.parametrize("case", ["no trials, one run", "missing file", "bad alpha", "too few trials"])
+def test_bad_input_is_exit_2_with_one_line(tmp_path, capsys, case):
+    argv = {
+        "no trials, one run": [str(FIXTURE)],
+        "missing file": [str(tmp_path / "nope.json")],
+        "bad alpha": [str(FIXTURE), "--alpha", "2"],
+        "too few trials": [str(FIXTURE), "--trials", "1"],
+    }[case]
+    rc = main(["noise", *argv])
+    out, err = capsys.readouterr()
+    assert rc == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1, err
