@@ -64,6 +64,11 @@ def summary(c: Comparison) -> str:
     gm = c.geometric_mean()
     if gm is not None:
         text += f"\ngeometric mean of the slowdowns: x{gm:.3f} (> 1: slower on the whole)"
+    if counts["noisy"]:
+        text += (
+            f"\n{counts['noisy']} {NOISY}: more trials or a larger threshold would judge them; "
+            "ipcbench noise says what this machine can judge"
+        )
     regs = c.regressions
     if regs:
         text += f"\nREGRESSION in {len(regs)}: " + ", ".join(p.scenario for p in regs)

@@ -253,6 +253,7 @@ def test_a_scenario_too_noisy_for_its_threshold_is_shown_and_never_gates(tmp_pat
     rc, out, _ = run_compare(capsys, noisy, slow)
     assert rc == 0
     assert "too noisy to judge here (" in out
+    assert "ipcbench noise says what this machine can judge" in out
     _, report = as_json(capsys, noisy, slow)
     pair = pair_of(report, QUEUE_TP)
     assert pair["verdict"] == "noisy"
