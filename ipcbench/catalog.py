@@ -1,7 +1,8 @@
 """Every mechanism of every pattern in one table: what selection, ``ipcbench list`` and docs read.
 
 Messaging mechanisms (:mod:`ipcbench.mechanisms`) run in ``throughput`` and ``latency``; the one-sided
-operations (:mod:`ipcbench.ops`) each belong to one pattern.  Names are unique across both.
+operations (:mod:`ipcbench.ops`) each belong to one pattern.  Names are unique across both (the
+registry, :mod:`ipcbench.api`, refuses a second one), and plugins add to both.
 """
 
 from __future__ import annotations
@@ -9,15 +10,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-from ipcbench import mechanisms, ops
+from ipcbench import api, mechanisms, ops
 from ipcbench.scenario import MIN_PAYLOAD
 
-#: What a user can take from a mechanism's figure (:attr:`Entry.kind`).
-IMPORTABLE, BASELINE, HAND_MADE = "importable", "baseline", "hand-made"
-#: Raw paths that show what the OS or memory allows: no one adopts os.write on a pipe as IPC.
-_BASELINES = frozenset({"os_pipe", "socketpair", "memcpy"})
-#: Channels ipcbench builds from primitives itself: a user would have to write them too.
-_HAND_MADE = frozenset({"shm_ring", "shm_numpy"})
+#: What a user can take from a mechanism's figure (:attr:`Entry.kind`), as each record declares it.
+IMPORTABLE, BASELINE, HAND_MADE = api.KINDS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +35,7 @@ class Entry:
     kind: str = IMPORTABLE
     #: Messaging with a batched get: shapes with one consumer only.
     single_consumer: bool = False
-    #: The mechanism this one calls another way (see :attr:`ipcbench.mechanisms.Mechanism.variant_of`).
+    #: The mechanism this one calls another way (see :attr:`ipcbench.api.Mechanism.variant_of`).
     variant_of: str | None = None
 
     def payloads(self, wanted: tuple[int, ...]) -> tuple[int, ...]:
@@ -47,8 +44,13 @@ class Entry:
         return tuple(p for p in wanted if self.max_payload is None or p <= self.max_payload)
 
 
-@functools.cache
 def entries() -> dict[str, Entry]:
+    """Built in and from plugins, rebuilt whenever a plugin registers something."""
+    return _entries(api.generation())
+
+
+@functools.cache
+def _entries(generation: int) -> dict[str, Entry]:
     out = {
         m.name: Entry(
             m.name,
@@ -58,14 +60,13 @@ def entries() -> dict[str, Entry]:
             True,
             m.max_payload,
             m.requires,
-            kind=_kind(m.name),
+            kind=m.kind,
             single_consumer=m.single_consumer,
             variant_of=m.variant_of,
         )
         for m in mechanisms.MECHANISMS.values()
     }
     for op in ops.OPS.values():
-        assert op.name not in out, f"mechanism name {op.name} is used twice"
         out[op.name] = Entry(
             op.name,
             op.description,
@@ -74,13 +75,9 @@ def entries() -> dict[str, Entry]:
             op.sized,
             op.max_payload,
             op.requires,
-            kind=_kind(op.name),
+            kind=op.kind,
         )
     return out
-
-
-def _kind(name: str) -> str:
-    return BASELINE if name in _BASELINES else HAND_MADE if name in _HAND_MADE else IMPORTABLE
 
 
 def kind(mechanism: str) -> str:

@@ -19,105 +19,23 @@ Messages carry a sequence number so every round can be verified:
 from __future__ import annotations
 
 import collections
-import contextlib
 import dataclasses
 import functools
 import importlib.util
 import os
 import queue
-import shutil
 import socket
 import struct
-import tempfile
 import time
 from array import array
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ipcbench import shm
+from ipcbench import api, shm
+from ipcbench.api import Mechanism, Recv, Resources, Send, register
 
 _SEQ = struct.Struct("<q")
 _LEN = struct.Struct("<Q")
-
-Send = Callable[[Any], Any]
-Recv = Callable[[], Any]
-
-
-class Resources:
-    """Parent-side things channels need beyond the context: a Manager, segments, socket directories.
-
-    The :class:`~ipcbench.harness.Rig` closes them (last made, first closed) after its workers are
-    gone, on every path, so nothing outlives the scenario.
-    """
-
-    def __init__(self, ctx: Any, payload_bytes: int, pattern: str) -> None:
-        self.ctx = ctx
-        self.payload_bytes = payload_bytes
-        self.pattern = pattern
-        self._closers: list[Callable[[], Any]] = []
-        self._manager: Any = None
-        self._dir: str | None = None
-        self._count = 0
-        #: The address of a request/reply pair whose second (reply) channel is still to be made.
-        self.reply_address: str | None = None
-
-    def defer(self, close: Callable[[], Any]) -> None:
-        self._closers.append(close)
-
-    def manager(self) -> Any:
-        """One Manager process per scenario, started on first use and shut down by :meth:`close`."""
-        if self._manager is None:
-            from multiprocessing.managers import SyncManager
-
-            from ipcbench.harness import die_with_parent  # harness builds on this module
-
-            # ctx.Manager(), but its server dies with the process that started it, like the workers.
-            self._manager = SyncManager(ctx=self.ctx)
-            self._manager.start(die_with_parent)
-            self.defer(self._manager.shutdown)
-        return self._manager
-
-    def scratch_path(self) -> str:
-        """A fresh path in a private directory that :meth:`close` removes (for ``ipc://`` sockets)."""
-        if self._dir is None:
-            self._dir = tempfile.mkdtemp(prefix="ipcbench-")
-            self.defer(functools.partial(shutil.rmtree, self._dir, True))
-        self._count += 1
-        return os.path.join(self._dir, str(self._count))
-
-    def close(self) -> None:
-        while self._closers:
-            with contextlib.suppress(Exception):
-                self._closers.pop()()
-
-
-@dataclasses.dataclass(frozen=True)
-class Mechanism:
-    """How one IPC primitive is set up, and whether it carries objects or bytes."""
-
-    name: str
-    description: str
-    #: ``objects``: pickled Python objects; ``bytes``: raw byte strings.
-    carries: str
-    #: Point-to-point channels join one producer to one consumer; shared ones join all of them.
-    point_to_point: bool
-    #: Parent side: make a one-way channel, returning (sending end, receiving end).
-    make_channel: Callable[[Resources], tuple[Any, Any]]
-    #: Worker side: turn an end into a callable, for messages of the scenario's payload size (bytes).
-    bind_send: Callable[[Any, int], Send]
-    bind_recv: Callable[[Any, int], Recv]
-    #: An optional third-party module; without it the mechanism is skipped, saying so.
-    requires: str | None = None
-    #: The largest payload it is run with, if it has a limit (a proxy through a server process is slow).
-    max_payload: int | None = None
-    #: The messaging patterns it runs in.
-    patterns: tuple[str, ...] = ("throughput", "latency")
-    #: One consumer only: a batched get takes whatever is queued, end-of-round markers meant for
-    #: another consumer included.
-    single_consumer: bool = False
-    #: The mechanism whose channel it uses with another call pattern (profiles run variants sparingly).
-    variant_of: str | None = None
-
 
 #: How a scenario whose mechanism's optional module is missing is listed: skipped, never failed.
 NOT_INSTALLED = "not installed — pip install 'ipcbench[peers]'"
@@ -129,11 +47,16 @@ def not_installed_line(scenario_ids: Iterable[str]) -> str:
     return f"{NOT_INSTALLED}: " + ", ".join(f"{m} ({n} scenarios)" for m, n in counts.items())
 
 
+#: The modules the ``peers`` extra installs (a plugin's own requirement is the plugin's to explain).
+PEER_MODULES = ("faster_fifo", "zmq", "numpy")
+
+
 def missing(requires: str | None) -> str | None:
     """Why a mechanism cannot run here (its optional module is not importable), or None."""
     if requires is None or importlib.util.find_spec(requires) is not None:
         return None
-    return f"needs the optional module {requires!r}: pip install 'ipcbench[peers]'"
+    hint = ": pip install 'ipcbench[peers]'" if requires in PEER_MODULES else ""
+    return f"needs the optional module {requires!r}{hint}"
 
 
 def _pipe(res: Resources) -> tuple[Any, Any]:
@@ -455,170 +378,190 @@ def _zmq_recv(end: ZmqEnd, size: int) -> Recv:
     return _zmq_socket(end).recv
 
 
-MECHANISMS: dict[str, Mechanism] = {
-    m.name: m
-    for m in (
-        Mechanism(
-            "pipe",
-            "multiprocessing.Pipe with pickled send()/recv()",
-            "objects",
-            True,
-            _pipe,
-            lambda end, size: end.send,
-            lambda end, size: end.recv,
-        ),
-        Mechanism(
-            "pipe_bytes",
-            "multiprocessing.Pipe with send_bytes()/recv_bytes(): no pickling",
-            "bytes",
-            True,
-            _pipe,
-            lambda end, size: end.send_bytes,
-            lambda end, size: end.recv_bytes,
-        ),
-        Mechanism(
-            "queue",
+register(
+    Mechanism(
+        name="pipe",
+        description="multiprocessing.Pipe with pickled send()/recv()",
+        carries="objects",
+        point_to_point=True,
+        make_channel=_pipe,
+        bind_send=lambda end, size: end.send,
+        bind_recv=lambda end, size: end.recv,
+    ),
+    Mechanism(
+        name="pipe_bytes",
+        description="multiprocessing.Pipe with send_bytes()/recv_bytes(): no pickling",
+        carries="bytes",
+        point_to_point=True,
+        make_channel=_pipe,
+        bind_send=lambda end, size: end.send_bytes,
+        bind_recv=lambda end, size: end.recv_bytes,
+    ),
+    Mechanism(
+        name="queue",
+        description=(
             "multiprocessing.Queue, blocking put()/get(): feeder thread, pickled, shared by all producers "
-            "and consumers",
-            "objects",
-            False,
-            _queue,
-            lambda end, size: end.put,
-            lambda end, size: end.get,
+            "and consumers"
         ),
-        Mechanism(
-            "queue_timeout",
+        carries="objects",
+        point_to_point=False,
+        make_channel=_queue,
+        bind_send=lambda end, size: end.put,
+        bind_recv=lambda end, size: end.get,
+    ),
+    Mechanism(
+        name="queue_timeout",
+        description=(
             f"multiprocessing.Queue called as put(obj, timeout={TIMEOUT_S})/get(timeout={TIMEOUT_S}), "
-            "retried on Full/Empty (faster-fifo's comparison calls it so): the timed path",
-            "objects",
-            False,
-            _queue,
-            _timed_put,
-            _timed_get,
-            variant_of="queue",
+            "retried on Full/Empty (faster-fifo's comparison calls it so): the timed path"
         ),
-        Mechanism(
-            "simple_queue",
-            "multiprocessing.SimpleQueue: a locked pipe, pickled, no feeder thread",
-            "objects",
-            False,
-            _simple_queue,
-            lambda end, size: end.put,
-            lambda end, size: end.get,
-        ),
-        Mechanism(
-            "os_pipe",
+        carries="objects",
+        point_to_point=False,
+        make_channel=_queue,
+        bind_send=_timed_put,
+        bind_recv=_timed_get,
+        variant_of="queue",
+    ),
+    Mechanism(
+        name="simple_queue",
+        description="multiprocessing.SimpleQueue: a locked pipe, pickled, no feeder thread",
+        carries="objects",
+        point_to_point=False,
+        make_channel=_simple_queue,
+        bind_send=lambda end, size: end.put,
+        bind_recv=lambda end, size: end.get,
+    ),
+    Mechanism(
+        name="os_pipe",
+        description=(
             "raw baseline: one os.write per message, os.readv into a preallocated buffer (fixed size, "
-            "no prefix) on an OS pipe",
-            "bytes",
-            True,
-            _pipe,
-            _fd_writer,
-            _fd_reader,
+            "no prefix) on an OS pipe"
         ),
-        Mechanism(
-            "socketpair",
+        carries="bytes",
+        point_to_point=True,
+        make_channel=_pipe,
+        bind_send=_fd_writer,
+        bind_recv=_fd_reader,
+        kind="baseline",
+    ),
+    Mechanism(
+        name="socketpair",
+        description=(
             "raw baseline: sendall/recv_into a preallocated buffer (fixed size, no prefix) on an AF_UNIX "
-            "socket.socketpair()",
-            "bytes",
-            True,
-            _socketpair,
-            _socket_writer,
-            _socket_reader,
+            "socket.socketpair()"
         ),
-        Mechanism(
-            "manager_queue",
-            "Manager().Queue(): a proxy to a queue living in the Manager's server process",
-            "objects",
-            False,
-            _manager_queue,
-            lambda end, size: end.put,
-            lambda end, size: end.get,
-            max_payload=4 << 20,
-        ),
-        Mechanism(
-            "shm_ring",
-            "hand-made channel: a ring of slots in a SharedMemory block, two semaphores signal",
-            "bytes",
-            True,
-            functools.partial(_ring, numpy=False),
-            _ring_writer,
-            _ring_reader,
-        ),
-        Mechanism(
-            "shm_numpy",
-            "SharedMemory hand-off of one buffer through NumPy views: write, signal, read (copy out)",
-            "bytes",
-            True,
-            functools.partial(_ring, numpy=True),
-            _ring_writer,
-            _ring_reader,
-            requires="numpy",
-        ),
-        Mechanism(
-            "faster_fifo",
+        carries="bytes",
+        point_to_point=True,
+        make_channel=_socketpair,
+        bind_send=_socket_writer,
+        bind_recv=_socket_reader,
+        kind="baseline",
+    ),
+    Mechanism(
+        name="manager_queue",
+        description="Manager().Queue(): a proxy to a queue living in the Manager's server process",
+        carries="objects",
+        point_to_point=False,
+        make_channel=_manager_queue,
+        bind_send=lambda end, size: end.put,
+        bind_recv=lambda end, size: end.get,
+        max_payload=4 << 20,
+    ),
+    Mechanism(
+        name="shm_ring",
+        description="hand-made channel: a ring of slots in a SharedMemory block, two semaphores signal",
+        carries="bytes",
+        point_to_point=True,
+        make_channel=functools.partial(_ring, numpy=False),
+        bind_send=_ring_writer,
+        bind_recv=_ring_reader,
+        kind="hand-made",
+    ),
+    Mechanism(
+        name="shm_numpy",
+        description="SharedMemory hand-off of one buffer through NumPy views: write, signal, read (copy out)",
+        carries="bytes",
+        point_to_point=True,
+        make_channel=functools.partial(_ring, numpy=True),
+        bind_send=_ring_writer,
+        bind_recv=_ring_reader,
+        requires="numpy",
+        kind="hand-made",
+    ),
+    Mechanism(
+        name="faster_fifo",
+        description=(
             "peer: faster_fifo.Queue, a circular buffer in shared memory, pickled (optional extra); "
-            f"put()/get() blocking (its waits are always timed: {FOREVER_S:.0f} s, retried)",
-            "objects",
-            False,
-            _faster_fifo,
-            _blocking_put,
-            _blocking_get,
-            requires="faster_fifo",
+            f"put()/get() blocking (its waits are always timed: {FOREVER_S:.0f} s, retried)"
         ),
-        Mechanism(
-            "faster_fifo_timeout",
+        carries="objects",
+        point_to_point=False,
+        make_channel=_faster_fifo,
+        bind_send=_blocking_put,
+        bind_recv=_blocking_get,
+        requires="faster_fifo",
+    ),
+    Mechanism(
+        name="faster_fifo_timeout",
+        description=(
             f"peer: faster_fifo.Queue called as put(obj, timeout={TIMEOUT_S})/get(timeout={TIMEOUT_S}), "
-            "retried on Full/Empty, as its own comparison calls it",
-            "objects",
-            False,
-            _faster_fifo,
-            _timed_put,
-            _timed_get,
-            requires="faster_fifo",
-            variant_of="faster_fifo",
+            "retried on Full/Empty, as its own comparison calls it"
         ),
-        Mechanism(
-            "faster_fifo_get_many",
+        carries="objects",
+        point_to_point=False,
+        make_channel=_faster_fifo,
+        bind_send=_timed_put,
+        bind_recv=_timed_get,
+        requires="faster_fifo",
+        variant_of="faster_fifo",
+    ),
+    Mechanism(
+        name="faster_fifo_get_many",
+        description=(
             f"peer: faster_fifo.Queue, put(obj, timeout={TIMEOUT_S}) one by one, consumers "
             f"get_many(timeout={TIMEOUT_S}, max_messages_to_get={BATCH}) (its README's advice for many "
-            "producers, its comparison's get_many column); one consumer",
-            "objects",
-            False,
-            _faster_fifo,
-            _timed_put,
-            _get_many,
-            requires="faster_fifo",
-            patterns=("throughput",),
-            single_consumer=True,
-            variant_of="faster_fifo",
+            "producers, its comparison's get_many column); one consumer"
         ),
-        Mechanism(
-            "faster_fifo_many",
+        carries="objects",
+        point_to_point=False,
+        make_channel=_faster_fifo,
+        bind_send=_timed_put,
+        bind_recv=_get_many,
+        requires="faster_fifo",
+        patterns=("throughput",),
+        single_consumer=True,
+        variant_of="faster_fifo",
+    ),
+    Mechanism(
+        name="faster_fifo_many",
+        description=(
             f"peer: faster_fifo.Queue batched both ways: put_many() of up to {BATCH} messages and "
-            f"get_many(max_messages_to_get={BATCH}), timeout {TIMEOUT_S} s; one consumer",
-            "objects",
-            False,
-            _faster_fifo,
-            _put_many,
-            _get_many,
-            requires="faster_fifo",
-            patterns=("throughput",),
-            single_consumer=True,
-            variant_of="faster_fifo",
+            f"get_many(max_messages_to_get={BATCH}), timeout {TIMEOUT_S} s; one consumer"
         ),
-        Mechanism(
-            "zmq",
-            "peer: pyzmq over ipc://, PUSH/PULL for throughput, REQ/REP for latency (optional extra)",
-            "bytes",
-            True,
-            _zmq,
-            _zmq_send,
-            _zmq_recv,
-            requires="zmq",
-        ),
-    )
-}
+        carries="objects",
+        point_to_point=False,
+        make_channel=_faster_fifo,
+        bind_send=_put_many,
+        bind_recv=_get_many,
+        requires="faster_fifo",
+        patterns=("throughput",),
+        single_consumer=True,
+        variant_of="faster_fifo",
+    ),
+    Mechanism(
+        name="zmq",
+        description="peer: pyzmq over ipc://, PUSH/PULL for throughput, REQ/REP for latency (optional extra)",
+        carries="bytes",
+        point_to_point=True,
+        make_channel=_zmq,
+        bind_send=_zmq_send,
+        bind_recv=_zmq_recv,
+        requires="zmq",
+    ),
+)
+
+#: Every channel mechanism, built in or from a plugin, by name: the registry's read-only view.
+MECHANISMS = api.MECHANISMS
 
 
 # --- hot loops --------------------------------------------------------------------------------------

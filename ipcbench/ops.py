@@ -10,7 +10,6 @@ ones report their lost updates instead of failing.  ``msgs_per_s`` is operations
 from __future__ import annotations
 
 import ctypes
-import dataclasses
 import functools
 import itertools
 import multiprocessing
@@ -18,43 +17,12 @@ import os
 import signal
 import time
 from array import array
-from collections.abc import Callable
 from typing import Any
 
-from ipcbench import mechanisms, shm
+from ipcbench import api, mechanisms, shm
+from ipcbench.api import Operation, register
 from ipcbench.harness import Pattern, RoundResult, Run, VerificationError, _Task, span
 from ipcbench.scenario import ONE_SIDED, Scenario, ScenarioError
-
-Loop = Callable[[Any, int, int], Any]
-
-
-@dataclasses.dataclass(frozen=True)
-class Op:
-    """One operation of a one-sided pattern."""
-
-    name: str
-    pattern: str
-    description: str
-    #: Parent side: what every worker shares (made once per scenario).
-    make: Callable[[mechanisms.Resources, Scenario], Any]
-    #: Worker side: ``loop(state, worker index, count)`` runs ``count`` operations and returns how
-    #: many it did (per-operation ops run one at a time and return whether it worked).
-    loop: Loop
-    #: Parent side, between rounds: ``reset(shared)`` makes the round's check start from zero.
-    reset: Callable[[Any], None] | None = None
-    #: Parent side, after a round: ``check(shared, n)`` -> (error or None, extra figures).
-    check: Callable[[Any, int], tuple[str | None, dict[str, Any]]] | None = None
-    #: Worker side, outside the clock: ``prepare(shared, index, scenario)`` -> the loop's state.
-    prepare: Callable[[Any, int, Scenario], Any] | None = None
-    #: An optional third-party module, as for messaging mechanisms.
-    requires: str | None = None
-    #: The payload axis means something (bytes per operation) for bulk copies only.
-    sized: bool = False
-    #: Operations are timed one by one (start-up costs), not only as a batch.
-    per_op: bool = False
-    #: The largest payload it is run with, if it has a limit.
-    max_payload: int | None = None
-
 
 # --- shared_state -----------------------------------------------------------------------------------
 
@@ -463,202 +431,234 @@ def _start_method(res: mechanisms.Resources, scenario: Scenario) -> Any:
     return scenario.start_method
 
 
-OPS: dict[str, Op] = {
-    op.name: op
-    for op in (
-        Op(
-            "value_get_lock",
-            "shared_state",
-            "Value('q') += 1 under its own get_lock(): must end exact",
-            lambda res, s: _counter(res, "get_lock"),
-            _value_get_lock,
-            _reset_value,
-            _check_exact,
-        ),
-        Op(
-            "value_lock",
-            "shared_state",
-            "Value('q', lock=False) += 1 under an explicit Lock: must end exact",
-            lambda res, s: _counter(res, "lock"),
-            _value_lock,
-            _reset_value,
-            _check_exact,
-        ),
-        Op(
-            "value_unlocked",
-            "shared_state",
-            "RawValue('q') += 1 with no lock: the race, reported as lost_updates",
-            lambda res, s: _counter(res, "raw"),
-            _value_unlocked,
-            _reset_value,
-            _check_lost,
-        ),
-        Op(
-            "array_partitioned",
-            "shared_state",
-            "RawArray('q'): each process increments its own slice, no lock",
-            lambda res, s: _array(res, s, lock=False),
-            _array_partitioned,
-            _reset_array,
-            _check_array,
-        ),
-        Op(
-            "array_locked",
-            "shared_state",
-            "Array('q'): every increment under the array's one lock",
-            lambda res, s: _array(res, s, lock=True),
-            _array_locked,
-            _reset_array,
-            _check_array,
-        ),
-        Op(
-            "shareable_list",
-            "shared_state",
-            "shared_memory.ShareableList: sl[own index] += 1, no lock; must end exact",
-            _shareable_list,
-            _list_item_increment,
-            _reset_list,
-            _check_list,
-            prepare=_attach_list,
-        ),
-        Op(
-            "manager_dict",
-            "shared_state",
-            "Manager().dict(): d[own key] += 1 through the proxy; must end exact",
-            lambda res, s: _manager_shared(res, s, "dict"),
-            _proxy_item_increment,
-            _reset_items,
-            _check_items,
-        ),
-        Op(
-            "manager_list",
-            "shared_state",
-            "Manager().list(): l[own index] += 1 through the proxy; must end exact",
-            lambda res, s: _manager_shared(res, s, "list"),
-            _proxy_item_increment,
-            _reset_items,
-            _check_items,
-        ),
-        Op(
-            "manager_value",
-            "shared_state",
-            "Manager().Value('q').value += 1 with no lock: reports lost_updates",
-            lambda res, s: _manager_shared(res, s, "value"),
-            _proxy_value_increment,
-            _reset_value,
-            _check_lost,
-        ),
-        Op(
-            "manager_lock",
-            "locks",
-            "Manager().Lock(): acquire/release through the proxy around a counter",
-            lambda res, s: _manager_shared(res, s, "lock"),
-            _acquire_release,
-            _reset_value,
-            _check_exact,
-        ),
-        *(
-            Op(
-                kind,
-                "locks",
-                f"{title}: {what}",
-                lambda res, s, kind=kind: _primitive(res, kind),  # type: ignore[misc]
-                loop,
-                _reset_event if kind == "event" else _reset_value,
-                check or _check_exact,
-            )
-            for kind, title, what, loop, check in (
-                ("lock", "Lock", "acquire/release around a counter", _acquire_release, None),
-                ("rlock", "RLock", "acquire/release around a counter", _acquire_release, None),
-                ("semaphore", "Semaphore(1)", "acquire/release around a counter", _acquire_release, None),
-                (
-                    "condition",
-                    "Condition",
-                    "acquire, notify, release around a counter",
-                    _condition_notify,
-                    None,
-                ),
-                ("event", "Event", "clear, set, wait; the round must leave it set", _event, _check_event),
-            )
-        ),
-        Op(
-            "memcpy",
-            "bulk",
+register(
+    Operation(
+        name="value_get_lock",
+        pattern="shared_state",
+        description="Value('q') += 1 under its own get_lock(): must end exact",
+        make=lambda res, s: _counter(res, "get_lock"),
+        loop=_value_get_lock,
+        reset=_reset_value,
+        check=_check_exact,
+    ),
+    Operation(
+        name="value_lock",
+        pattern="shared_state",
+        description="Value('q', lock=False) += 1 under an explicit Lock: must end exact",
+        make=lambda res, s: _counter(res, "lock"),
+        loop=_value_lock,
+        reset=_reset_value,
+        check=_check_exact,
+    ),
+    Operation(
+        name="value_unlocked",
+        pattern="shared_state",
+        description="RawValue('q') += 1 with no lock: the race, reported as lost_updates",
+        make=lambda res, s: _counter(res, "raw"),
+        loop=_value_unlocked,
+        reset=_reset_value,
+        check=_check_lost,
+    ),
+    Operation(
+        name="array_partitioned",
+        pattern="shared_state",
+        description="RawArray('q'): each process increments its own slice, no lock",
+        make=lambda res, s: _array(res, s, lock=False),
+        loop=_array_partitioned,
+        reset=_reset_array,
+        check=_check_array,
+    ),
+    Operation(
+        name="array_locked",
+        pattern="shared_state",
+        description="Array('q'): every increment under the array's one lock",
+        make=lambda res, s: _array(res, s, lock=True),
+        loop=_array_locked,
+        reset=_reset_array,
+        check=_check_array,
+    ),
+    Operation(
+        name="shareable_list",
+        pattern="shared_state",
+        description="shared_memory.ShareableList: sl[own index] += 1, no lock; must end exact",
+        make=_shareable_list,
+        loop=_list_item_increment,
+        reset=_reset_list,
+        check=_check_list,
+        prepare=_attach_list,
+    ),
+    Operation(
+        name="manager_dict",
+        pattern="shared_state",
+        description="Manager().dict(): d[own key] += 1 through the proxy; must end exact",
+        make=lambda res, s: _manager_shared(res, s, "dict"),
+        loop=_proxy_item_increment,
+        reset=_reset_items,
+        check=_check_items,
+    ),
+    Operation(
+        name="manager_list",
+        pattern="shared_state",
+        description="Manager().list(): l[own index] += 1 through the proxy; must end exact",
+        make=lambda res, s: _manager_shared(res, s, "list"),
+        loop=_proxy_item_increment,
+        reset=_reset_items,
+        check=_check_items,
+    ),
+    Operation(
+        name="manager_value",
+        pattern="shared_state",
+        description="Manager().Value('q').value += 1 with no lock: reports lost_updates",
+        make=lambda res, s: _manager_shared(res, s, "value"),
+        loop=_proxy_value_increment,
+        reset=_reset_value,
+        check=_check_lost,
+    ),
+    Operation(
+        name="manager_lock",
+        pattern="locks",
+        description="Manager().Lock(): acquire/release through the proxy around a counter",
+        make=lambda res, s: _manager_shared(res, s, "lock"),
+        loop=_acquire_release,
+        reset=_reset_value,
+        check=_check_exact,
+    ),
+    *(
+        Operation(
+            name=kind,
+            pattern="locks",
+            description=f"{title}: {what}",
+            make=lambda res, s, kind=kind: _primitive(res, kind),  # type: ignore[misc]
+            loop=loop,
+            reset=reset,
+            check=check,
+        )
+        for kind, title, what, loop, reset, check in (
+            (
+                "lock",
+                "Lock",
+                "acquire/release around a counter",
+                _acquire_release,
+                _reset_value,
+                _check_exact,
+            ),
+            (
+                "rlock",
+                "RLock",
+                "acquire/release around a counter",
+                _acquire_release,
+                _reset_value,
+                _check_exact,
+            ),
+            (
+                "semaphore",
+                "Semaphore(1)",
+                "acquire/release around a counter",
+                _acquire_release,
+                _reset_value,
+                _check_exact,
+            ),
+            (
+                "condition",
+                "Condition",
+                "acquire, notify, release around a counter",
+                _condition_notify,
+                _reset_value,
+                _check_exact,
+            ),
+            (
+                "event",
+                "Event",
+                "clear, set, wait; the round must leave it set",
+                _event,
+                _reset_event,
+                _check_event,
+            ),
+        )
+    ),
+    Operation(
+        name="memcpy",
+        pattern="bulk",
+        description=(
             "reference: one memoryview copy of the payload from a private buffer to a shared one, both "
-            "cache-line aligned (no other process involved)",
-            _landing,
-            _memcpy,
-            _reset_landing,
-            _check_landing,
-            prepare=_private_source,
-            sized=True,
+            "cache-line aligned (no other process involved)"
         ),
-        Op(
-            "array_slice",
-            "bulk",
-            "RawArray('B') bulk copy as arr[:] = data (ctypes copies element by element)",
-            _arrays,
-            _array_slice,
-            _reset_arrays,
-            _check_arrays,
-            prepare=_source,
-            sized=True,
-            # ~40 MB/s: 64 MiB would take seconds per copy, and the issue asks for "several MiB".
-            max_payload=4 << 20,
-        ),
-        Op(
-            "array_memoryview",
-            "bulk",
-            "RawArray('B') bulk copy through memoryview(arr)[:] = data (one memcpy)",
-            _arrays,
-            _array_memoryview,
-            _reset_arrays,
-            _check_arrays,
-            prepare=_source_view,
-            sized=True,
-        ),
-        Op(
-            "process_start",
-            "startup",
-            "Process(target=noop).start() and join(), with the scenario's start method",
-            _start_method,
-            _process_start,
-            per_op=True,
-        ),
-        Op(
-            "pool_start",
-            "startup",
-            f"Pool({POOL_SIZE}) created, one task round trip, terminated and joined",
-            _start_method,
-            _pool_start,
-            per_op=True,
-        ),
-        Op(
-            "manager_start",
-            "startup",
-            "Manager() started, one dict() made, shut down",
-            _start_method,
-            _manager_start,
-            per_op=True,
-        ),
-        Op(
-            "first_pipe",
-            "startup",
-            "a new Pipe(): first pickled message sent and received (same process)",
-            _start_method,
-            _first_pipe,
-            per_op=True,
-        ),
-        Op(
-            "first_queue",
-            "startup",
-            "a new Queue(): first put and get, feeder thread start included (same process)",
-            _start_method,
-            _first_queue,
-            per_op=True,
-        ),
-    )
-}
+        make=_landing,
+        loop=_memcpy,
+        reset=_reset_landing,
+        check=_check_landing,
+        prepare=_private_source,
+        sized=True,
+        kind="baseline",
+    ),
+    Operation(
+        name="array_slice",
+        pattern="bulk",
+        description="RawArray('B') bulk copy as arr[:] = data (ctypes copies element by element)",
+        make=_arrays,
+        loop=_array_slice,
+        reset=_reset_arrays,
+        check=_check_arrays,
+        prepare=_source,
+        sized=True,
+        # ~40 MB/s: 64 MiB would take seconds per copy, and the issue asks for "several MiB".
+        max_payload=4 << 20,
+    ),
+    Operation(
+        name="array_memoryview",
+        pattern="bulk",
+        description="RawArray('B') bulk copy through memoryview(arr)[:] = data (one memcpy)",
+        make=_arrays,
+        loop=_array_memoryview,
+        reset=_reset_arrays,
+        check=_check_arrays,
+        prepare=_source_view,
+        sized=True,
+    ),
+    Operation(
+        name="process_start",
+        pattern="startup",
+        description="Process(target=noop).start() and join(), with the scenario's start method",
+        make=_start_method,
+        loop=_process_start,
+        per_op=True,
+    ),
+    Operation(
+        name="pool_start",
+        pattern="startup",
+        description=f"Pool({POOL_SIZE}) created, one task round trip, terminated and joined",
+        make=_start_method,
+        loop=_pool_start,
+        per_op=True,
+    ),
+    Operation(
+        name="manager_start",
+        pattern="startup",
+        description="Manager() started, one dict() made, shut down",
+        make=_start_method,
+        loop=_manager_start,
+        per_op=True,
+    ),
+    Operation(
+        name="first_pipe",
+        pattern="startup",
+        description="a new Pipe(): first pickled message sent and received (same process)",
+        make=_start_method,
+        loop=_first_pipe,
+        per_op=True,
+    ),
+    Operation(
+        name="first_queue",
+        pattern="startup",
+        description="a new Queue(): first put and get, feeder thread start included (same process)",
+        make=_start_method,
+        loop=_first_queue,
+        per_op=True,
+    ),
+)
+
+#: Every one-sided operation, built in or from a plugin, by name: the registry's read-only view.
+OPS = api.OPERATIONS
 
 
 # --- the pattern ------------------------------------------------------------------------------------

@@ -1,6 +1,8 @@
 """Shared test fixtures: kept tiny on purpose (see STYLE.md)."""
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -27,6 +29,30 @@ def no_leaks():
     assert not alive, f"child processes left behind: {[(c.pid, _cmdline(c)) for c in alive]}"
     leaked = _not_in_use_elsewhere(shm() - before)
     assert not leaked, f"/dev/shm entries left behind: {sorted(leaked)}"
+
+
+@pytest.fixture
+def registry():
+    """Plugins a test loads or registers are forgotten afterwards: other tests see the built-ins only."""
+    from ipcbench import api
+
+    tables = (api._MECHANISMS, api._OPERATIONS, api._ORIGINS, api._LOADED)
+    saved = [t.copy() for t in tables]
+    path = list(sys.path)
+    yield
+    # The plugins' own modules only: a library imported meanwhile (pandas, say) must stay imported.
+    added = [p + os.sep for p in sys.path if p not in path]
+    new = api._LOADED - saved[3]
+    plugins = {Path(s).stem if s.endswith(".py") else s.partition(":")[0] for s in new}
+    for name, module in list(sys.modules.items()):
+        where = str(getattr(module, "__file__", "") or "")
+        if name in plugins or any(where.startswith(p) for p in added):
+            del sys.modules[name]
+    sys.path[:] = path
+    for table, old in zip(tables, saved, strict=True):
+        table.clear()
+        table.update(old)
+    api._generation += 1
 
 
 def _cmdline(proc) -> list[str]:

@@ -14,7 +14,7 @@ from array import array
 
 import pytest
 
-from ipcbench import mechanisms, ops
+from ipcbench import api, mechanisms, ops
 from ipcbench.harness import Rig, Settings, VerificationError
 from ipcbench.scenario import Scenario
 
@@ -22,7 +22,8 @@ TINY = Settings(round_time=0.002, rounds=1, warmup_rounds=0, grace=20.0)
 
 
 def broken(monkeypatch, name: str, loop) -> None:
-    monkeypatch.setitem(ops.OPS, name, dataclasses.replace(ops.OPS[name], loop=loop))
+    # OPS is the registry's read-only view: the instrumented record goes into the registry itself.
+    monkeypatch.setitem(api._OPERATIONS, name, dataclasses.replace(ops.OPS[name], loop=loop))
 
 
 def first_round(scenario: Scenario, n: int) -> None:
