@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcbench import (
+    api,
     catalog,
     compare,
     eta,
@@ -41,8 +42,6 @@ from ipcbench import (
     tree,
 )
 from ipcbench.scenario import PATTERN_DESCRIPTIONS, PATTERNS, PLACEMENTS, Scenario, ScenarioError, parse_size
-
-MECHANISMS = catalog.entries()
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 #: pytest's exit codes for "interrupted, or errors during collection", "internal error", "usage error".
@@ -92,6 +91,8 @@ def _size(text: str) -> int:
 
 
 def _add_selection(p: argparse.ArgumentParser) -> None:
+    # Read when the parser is built, after any plugin has registered its mechanisms.
+    names = list(catalog.entries())
     p.add_argument(
         "--profile", choices=selection.PROFILES, default="quick", help="base sweep (default quick)"
     )
@@ -99,9 +100,9 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         "--mechanism",
         action="append",
         default=[],
-        choices=list(MECHANISMS),
+        choices=names,
         metavar="M",
-        help=f"mechanism, repeatable: {', '.join(MECHANISMS)}",
+        help=f"mechanism, repeatable: {', '.join(names)}",
     )
     p.add_argument(
         "--pattern",
@@ -142,6 +143,35 @@ def _add_selection(p: argparse.ArgumentParser) -> None:
         metavar="PL",
         help="pin workers: spread (one CPU each in turn), packed (all on one CPU), none (default)",
     )
+
+
+def _add_plugin(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--plugin",
+        action="append",
+        default=[],
+        metavar="FILE_OR_MODULE",
+        help="load mechanisms from a Python file or module that calls ipcbench.api.register(), "
+        "repeatable (installed packages' ipcbench.plugins entry points load by themselves)",
+    )
+
+
+#: The commands that load plugins: the ones that select or describe mechanisms.
+PLUGIN_COMMANDS = ("run", "list", "mechanisms")
+
+
+def load_plugins(argv: Sequence[str]) -> None:
+    """Load the entry-point plugins and every ``--plugin`` before the parser is built, so that
+    ``--mechanism`` knows their names."""
+    command = next((a for a in argv if not a.startswith("-")), None)
+    if command not in PLUGIN_COMMANDS:
+        return
+    pre = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    pre.add_argument("--plugin", action="append", default=[])
+    known, _ = pre.parse_known_args(argv)
+    api.load_entry_points()
+    for spec in known.plugin:
+        api.load_plugin(spec)
 
 
 def _selection(args: argparse.Namespace) -> list[Scenario]:
@@ -215,6 +245,8 @@ def _pytest_command(args: argparse.Namespace, json_path: Path) -> list[str]:
         ("placement", args.placement),
     ):
         cmd += [f"--ipc-{opt}={v}" for v in values]
+    # Absolute paths or module names, loaded again in the pytest process (and in its workers).
+    cmd += [f"--ipc-plugin={spec}" for spec in getattr(args, "plugins", ())]
     if args.rounds:
         cmd.append(f"--ipc-rounds={args.rounds}")
     if args.round_time:
@@ -358,7 +390,7 @@ class Account:
         measured, not_run, failed = [], [], []
         not_installed: dict[str, str] = {}
         for s in scenarios:
-            requires = MECHANISMS[s.mechanism].requires
+            requires = catalog.entries()[s.mechanism].requires
             if s.id in done:
                 measured.append(s.id)
             elif requires and catalog.mechanisms.missing(requires):
@@ -554,7 +586,7 @@ def catalog_text(patterns: Sequence[str] = PATTERNS) -> str:
         if pattern == "latency" and "throughput" in patterns:
             lines.append("  (the mechanisms of throughput)")
             continue
-        for m in MECHANISMS.values():
+        for m in catalog.entries().values():
             if pattern in m.patterns:
                 why = catalog.mechanisms.missing(m.requires)
                 lines.append(f"  {m.name:<18} {m.description}" + (f"  [skipped: {why}]" if why else ""))
@@ -586,6 +618,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="run benchmarks and save a results JSON")
     _add_selection(run)
+    _add_plugin(run)
     run.add_argument("--output", "-o", metavar="PATH", help="results file (default: a new name in results/)")
     run.add_argument("--rounds", type=_positive_int, help="timed rounds per scenario")
     run.add_argument("--round-time", type=_positive_float, metavar="S", help="target seconds per round")
@@ -611,11 +644,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     lst = sub.add_parser("list", help="describe the patterns and mechanisms of a selection and its scenarios")
     _add_selection(lst)
+    _add_plugin(lst)
     lst.add_argument("--ids", action="store_true", help="only the scenario ids: no descriptions, no marks")
     lst.set_defaults(func=cmd_list)
-    sub.add_parser("mechanisms", help="every pattern and mechanism, one line each").set_defaults(
-        func=cmd_mechanisms
-    )
+    mechs = sub.add_parser("mechanisms", help="every pattern and mechanism, one line each")
+    _add_plugin(mechs)
+    mechs.set_defaults(func=cmd_mechanisms)
     info = sub.add_parser("info", help="print the machine facts saved with every run")
     info.add_argument("--json", action="store_true")
     info.set_defaults(func=cmd_info)
@@ -641,11 +675,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse already printed its one-line usage error
-        return EXIT_USAGE if exc.code else EXIT_OK
+        load_plugins(argv)
+        parser = build_parser()
+        try:
+            args = parser.parse_args(argv)
+        except SystemExit as exc:  # argparse already printed its one-line usage error
+            return EXIT_USAGE if exc.code else EXIT_OK
+        # Loaded already (the same spec loads once); this gives their canonical names for the run.
+        args.plugins = tuple(api.load_plugin(spec) for spec in getattr(args, "plugin", ()))
+    except api.PluginError as exc:
+        print(f"ipcbench: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     func: Callable[[argparse.Namespace], int] = args.func
     try:
         return func(args)

@@ -30,7 +30,7 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-from ipcbench import mechanisms
+from ipcbench import api, mechanisms
 from ipcbench.scenario import PLACEMENTS, Scenario, ScenarioError
 
 #: Seconds for workers to start and report ready (spawn of many processes on 2 cores takes a while).
@@ -188,9 +188,18 @@ def die_with_parent(parent_pid: int | None = None) -> None:
 
 
 def _worker(
-    role: str, scenario: Scenario, ends: tuple[Any, ...], control: Any, parent_pid: int | None = None
+    role: str,
+    scenario: Scenario,
+    ends: tuple[Any, ...],
+    control: Any,
+    parent_pid: int | None = None,
+    plugin: str | None = None,
 ) -> None:
-    """A worker's whole life: bind its ends, report ready, then serve rounds until told to stop."""
+    """A worker's whole life: bind its ends, report ready, then serve rounds until told to stop.
+
+    ``plugin`` is the plugin that declared the scenario's mechanism: a spawned worker starts with
+    only the built-ins registered, so it loads that plugin before looking the mechanism up.
+    """
     die_with_parent(parent_pid)
     # The parent handles Ctrl-C and tears us down; a worker must not die half-way on its own.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -208,6 +217,8 @@ def _worker(
             report("error", f"Queue feeder thread could not send a message: {type(exc).__name__}: {exc}")
 
     try:
+        if plugin is not None:
+            api.load_plugin(plugin)
         for end in ends:
             if hasattr(end, "_on_queue_feeder_error"):
                 end._on_queue_feeder_error = feeder_failed
@@ -325,6 +336,7 @@ class Rig:
                     ends,
                     child_end,
                     None if s.start_method == "forkserver" else os.getpid(),
+                    api.origin(s.mechanism),
                 ),
                 name=f"ipcbench-{self.scenario.id}-{role}-{index}",
                 daemon=self.pattern.daemon_workers,

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ipcbench import catalog, eta, machine, mechanisms, preflight, schema, selection, tree
+from ipcbench import api, catalog, eta, machine, mechanisms, preflight, schema, selection, tree
 from ipcbench.harness import Settings
 from ipcbench.scenario import Scenario, ScenarioError
 
@@ -31,6 +31,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     g.addoption("--ipc-payload", action="append", default=[], help="payload size, e.g. 1KiB (repeatable)")
     g.addoption("--ipc-start-method", action="append", default=[], help="start method (repeatable)")
     g.addoption("--ipc-placement", action="append", default=[], help="none, spread, packed (repeatable)")
+    g.addoption(
+        "--ipc-plugin",
+        action="append",
+        default=[],
+        metavar="FILE_OR_MODULE",
+        help="load mechanisms from a plugin file or module (repeatable); entry points load by themselves",
+    )
     g.addoption("--ipc-round-time", type=float, default=None, help="target seconds per timed round")
     g.addoption("--ipc-rounds", type=int, default=None, help="timed rounds per scenario")
     g.addoption("--ipc-deadline", type=float, default=5.0, help="seconds a round may overrun before failing")
@@ -100,10 +107,14 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "ipcbench(pattern): an ipcbench benchmark of one pattern")
     config.addinivalue_line("markers", "calibration: the harness beside hand-written loops (selfcheck)")
     try:
+        # Before the selection, which must know the plugins' mechanisms.
+        api.load_entry_points()
+        for spec in config.getoption("ipc_plugin"):
+            api.load_plugin(spec)
         # Keyed by id: fixtures and the progress line look a scenario up by the id in its params.
         config.stash[_SCENARIOS] = {s.id: s for s in selected(config)}
         config.stash[_SETTINGS] = settings(config)
-    except ScenarioError as exc:
+    except (ScenarioError, api.PluginError) as exc:
         raise pytest.UsageError(str(exc)) from None
     fd = config.getoption("ipc_parent_fd")
     if fd is not None:
