@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +15,10 @@ from ipcbench import api
 from ipcbench.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "tcp_connection.py"
 PLUGINS = Path(__file__).resolve().parent / "plugins"
 TINY_RUN = ["--rounds", "2", "--round-time", "0.005"]
+METHODS = ["--start-method", "fork", "--start-method", "spawn", "--start-method", "forkserver"]
 
 
 def ipcbench(
@@ -30,6 +33,14 @@ def ipcbench(
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})},
     )
+
+
+def readme_command() -> list[str]:
+    """The command of the README's "Measure your own channel" section."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## Measure your own channel") :]
+    line = next(x for x in section.splitlines() if x.startswith("ipcbench run --plugin"))
+    return shlex.split(line)[1:]
 
 
 def test_a_plugin_is_listed_beside_the_builtins(capsys, registry):
@@ -59,9 +70,54 @@ def test_a_plugin_is_listed_beside_the_builtins(capsys, registry):
     assert api.origin("lossy_queue") == plugin  # what a spawned worker loads
 
 
+def test_the_example_plugin_is_listed_beside_the_builtins(capsys, registry):
+    assert main(["list", "--plugin", str(EXAMPLE), "--mechanism", "tcp_connection", "--ids"]) == 0
+    ids = capsys.readouterr().out.split()
+    assert "tcp_connection-throughput-2p-1KiB-fork" in ids and "tcp_connection-latency-2p-1KiB-fork" in ids
+    assert main(["mechanisms", "--plugin", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "pipe_bytes " in out and "tcp_connection " in out
+    assert api.origin("tcp_connection") == str(EXAMPLE)  # what a spawned worker loads
+
+
 def test_without_the_plugin_its_mechanism_is_unknown(capsys):
     assert main(["list", "--mechanism", "tcp_connection"]) == 2
     assert "invalid choice: 'tcp_connection'" in capsys.readouterr().err
+
+
+def test_the_readme_example_runs_under_every_start_method_into_the_report(tmp_path, capsys, no_leaks):
+    argv = readme_command()
+    assert argv[:3] == ["run", "--plugin", "examples/tcp_connection.py"] and "pipe_bytes" in argv
+    out, report = tmp_path / "run.json", tmp_path / "report"
+    proc = ipcbench(*argv, *TINY_RUN, *METHODS, "-o", str(out), "--report", str(report))
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    assert data["ipcbench"]["complete"] is True
+    measured = {(b["extra_info"]["mechanism"], b["extra_info"]["pattern"], b["extra_info"]["start_method"]): b
+                for b in data["benchmarks"]}  # fmt: skip
+    for method in ("fork", "spawn", "forkserver"):
+        for pattern in ("throughput", "latency"):
+            for mechanism in ("tcp_connection", "pipe_bytes"):
+                info = measured[mechanism, pattern, method]["extra_info"]
+                # Two timed rounds, each verified (count and checksums) or the run would have failed.
+                assert info["rounds"] == 2 and info["messages"] > 0
+    page = (report / "index.html").read_text()
+    assert "tcp_connection" in page and "pipe_bytes" in page
+    # The other readers key on the mechanism's name alone: the plugin needs no loading there.
+    assert main(["compare", str(out), str(out), "--report-only", "--format", "json"]) == 0
+    assert "tcp_connection-latency-2p-1KiB-forkserver" in capsys.readouterr().out
+    assert main(["export", "--format", "bencher", str(out), "-o", str(tmp_path / "bencher.json")]) == 0
+    assert "tcp_connection-throughput-2p-1KiB-spawn" in (tmp_path / "bencher.json").read_text()
+    runs = tmp_path / "runs"
+    runs.mkdir()
+    for i in (1, 2):
+        (runs / f"{i}.json").write_text(out.read_text())
+    assert main(["history", str(runs), "-o", str(tmp_path / "history")]) == 0
+    assert "tcp_connection" in (tmp_path / "history" / "history.md").read_text()
+
+
+def test_every_example_is_run_by_a_test():
+    assert sorted((ROOT / "examples").glob("*.py")) == [EXAMPLE]  # a new example needs its own test
 
 
 @pytest.mark.parametrize("method", ["fork", "spawn"])
