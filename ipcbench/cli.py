@@ -580,16 +580,18 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def catalog_text(patterns: Sequence[str] = PATTERNS) -> str:
     """Every pattern, then its mechanisms, one line each; optional ones say when they cannot run."""
+    entries = catalog.entries()
+    members = {p: [m for m in entries.values() if p in m.patterns] for p in patterns}
+    width = max((len(m.name) for ms in members.values() for m in ms), default=0)
     lines = []
     for pattern in patterns:
         lines.append(f"{pattern}: {PATTERN_DESCRIPTIONS[pattern]}")
-        if pattern == "latency" and "throughput" in patterns:
+        if pattern == "latency" and members.get("throughput") == members[pattern]:
             lines.append("  (the mechanisms of throughput)")
             continue
-        for m in catalog.entries().values():
-            if pattern in m.patterns:
-                why = catalog.mechanisms.missing(m.requires)
-                lines.append(f"  {m.name:<18} {m.description}" + (f"  [skipped: {why}]" if why else ""))
+        for m in members[pattern]:
+            why = catalog.mechanisms.missing(m.requires)
+            lines.append(f"  {m.name:<{width}}  {m.description}" + (f"  [skipped: {why}]" if why else ""))
     return "\n".join(lines)
 
 

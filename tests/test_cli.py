@@ -48,6 +48,29 @@ def test_quick_profile_covers_every_mechanism_and_oversubscription(capsys):
 def test_mechanisms_and_info(capsys):
     code, out, _ = run_cli(capsys, "mechanisms")
     assert code == 0 and "os_pipe" in out
+
+
+def test_mechanisms_lists_each_pattern_with_its_own_members_in_one_column(capsys):
+    from ipcbench import catalog
+
+    _, out, _ = run_cli(capsys, "mechanisms")
+    sections: dict[str, list[str]] = {}
+    for line in out.splitlines():
+        if not line.startswith(" "):
+            current = sections.setdefault(line.split(":")[0], [])
+        elif not line.strip().startswith("("):
+            current.append(line)
+    for pattern, lines in sections.items():
+        listed = [line.split()[0] for line in lines]
+        assert listed == [m.name for m in catalog.entries().values() if pattern in m.patterns] or (
+            pattern == "latency" and not lines
+        )
+        # Every description starts in the same column, whatever the longest name.
+        columns = set()
+        for line, name in zip(lines, listed, strict=True):
+            after = line[line.index(name) + len(name) :]
+            columns.add(len(line) - len(after.lstrip(" ")))
+        assert len(columns) <= 1
     code, out, _ = run_cli(capsys, "info", "--json")
     facts = json.loads(out)
     assert code == 0 and facts["cores_logical"] >= 1 and "default_start_method" in facts
