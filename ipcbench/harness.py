@@ -211,8 +211,8 @@ def _worker(
             control.send(msg)
 
     def feeder_failed(exc: BaseException, obj: Any) -> None:
-        # Queue.put() returns before pickling; a pickling error surfaces in the feeder thread and
-        # the message is silently dropped (PITFALLS).  Report it instead of letting the round stall.
+        # Queue.put() returns before pickling; a pickling error surfaces in the feeder thread, which
+        # drops the message silently.  Report it instead of letting the round stall.
         with contextlib.suppress(Exception):
             report("error", f"Queue feeder thread could not send a message: {type(exc).__name__}: {exc}")
 
@@ -354,7 +354,7 @@ class Rig:
         self._place()
 
     def _place(self) -> None:
-        """Pin the workers as ``scenario.placement`` says (PITFALLS: CPU placement shapes figures)."""
+        """Pin the workers as ``scenario.placement`` says."""
         import psutil
 
         placement = self.scenario.placement
@@ -615,7 +615,7 @@ class Rig:
         return max(n, min(wanted, int(n * s.latency_stretch), s.max_messages))
 
     def worker_affinity(self) -> dict[str, list[int]]:
-        """The CPUs each worker may run on: placement shapes IPC figures (PITFALLS: CPU placement)."""
+        """The CPUs each worker may run on: placement shapes IPC figures."""
         import psutil
 
         out: dict[str, list[int]] = {}

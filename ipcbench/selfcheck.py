@@ -46,7 +46,7 @@ PAYLOAD = 1 << 10
 #: The one-sided row: a bulk copy whose hand-written loop is written below, and its smallest payload.
 BULK = "array_memoryview"
 BULK_PAYLOAD = 16 << 20
-#: The aim from issue 7: the harness within 5% of the hand-written loop.
+#: The aim: the harness within 5% of the hand-written loop.
 TOLERANCE = 0.05
 #: The ``scenario`` of a calibration benchmark is this prefix and the id of the scenario it checks.
 PREFIX = "calibration-"

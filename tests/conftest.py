@@ -1,4 +1,4 @@
-"""Shared test fixtures: kept tiny on purpose (see STYLE.md)."""
+"""Shared test fixtures: kept tiny on purpose."""
 
 import os
 import sys
