@@ -537,9 +537,11 @@ def _read_run(path: Path) -> dict[str, Any] | None:
 
 def summary_table(benchmarks: Sequence[dict[str, Any]]) -> str:
     """One line per benchmark with the figures that mean something for its pattern."""
+    from ipcbench import table
     from ipcbench.findings import row_figures
 
-    rows = [("scenario", "rate", "bytes/s", "p50", "p99", "spread", "")]
+    headers = ("scenario", "rate", "bytes/s", "p50", "p99", "spread", "")
+    rows = []
     for b in benchmarks:
         info, stats = b.get("extra_info", {}), b.get("stats", {})
         pattern = str(info.get("pattern"))
@@ -555,12 +557,7 @@ def summary_table(benchmarks: Sequence[dict[str, Any]]) -> str:
                 "oversubscribed" if info.get("oversubscribed") else "",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = []
-    for row in rows:
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:-1], widths[1:-1], strict=True)]
-        lines.append("  ".join([*cells, row[-1]]).rstrip())
-    return "\n".join(lines)
+    return table.text(table.Table(headers, tuple(rows), align=table.aligned(headers, range(1, 6))))
 
 
 # --- list / info ------------------------------------------------------------------------------------

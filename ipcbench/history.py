@@ -28,14 +28,13 @@ import argparse
 import base64
 import dataclasses
 import datetime as dt
-import html
 import statistics
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import fmt, progress, results, stats
+from ipcbench import fmt, progress, results, stats, table
 from ipcbench.compare import add_alpha_option, add_threshold_option
 from ipcbench.gate import CompareError, Figure, Rules, costs, rules_from, slowdown
 from ipcbench.runs import Run, load_run
@@ -249,9 +248,9 @@ def _fmt(value: float) -> str:
     return fmt.si(value)
 
 
-def _step_rows(steps: Sequence[Step], runs: Sequence[Run]) -> list[list[str]]:
-    return [
-        [
+def _steps(steps: Sequence[Step], runs: Sequence[Run]) -> table.Table:
+    rows = [
+        (
             s.scenario,
             _metric_label(s),
             run_label(s.index, runs[s.index]),
@@ -259,26 +258,28 @@ def _step_rows(steps: Sequence[Step], runs: Sequence[Run]) -> list[list[str]]:
             _fmt(s.after),
             f"{(s.slowdown - 1) * 100:+.0f}% slower",
             f"{s.q_value:.2g}",
-        ]
+        )
         for s in steps
     ]
+    return table.Table(STEP_HEADERS, tuple(rows), align=table.aligned(STEP_HEADERS, range(3, 7)))
 
 
-STEP_HEADERS = ["scenario", "metric", "from run", "median before", "median after", "change", "q"]
-RUN_HEADERS = ["run", "file", "host", "commit time", "ran"]
+STEP_HEADERS = ("scenario", "metric", "from run", "median before", "median after", "change", "q")
+RUN_HEADERS = ("run", "file", "host", "commit time", "ran")
 
 
-def _run_rows(runs: Sequence[Run]) -> list[list[str]]:
-    return [
-        [
+def _runs(runs: Sequence[Run]) -> table.Table:
+    rows = [
+        (
             run_label(i, r),
             Path(r.path).name,
             str(r.facts.get("host")),
             str(r.facts.get("commit_time")),
             str(r.facts.get("datetime")),
-        ]
+        )
         for i, r in enumerate(runs)
     ]
+    return table.Table(RUN_HEADERS, tuple(rows))
 
 
 def rule_text(rules: Rules, k: int) -> str:
@@ -301,19 +302,13 @@ def render_markdown(
     k: int,
     images: Sequence[str],
 ) -> str:
-    def table(headers: list[str], rows: list[list[str]]) -> list[str]:
-        esc = [[c.replace("|", "\\|") for c in r] for r in rows]
-        return ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)] + [
-            "| " + " | ".join(r) + " |" for r in esc
-        ]
-
     lines = ["# ipcbench history", "", f"{len(runs)} runs, oldest first. {rule_text(rules, k)}", ""]
     if len(runs) < 2 * k:
         lines += [f"Too few runs for step detection (it needs at least {2 * k}).", ""]
     lines += [f"## Steps ({len(steps)})", ""]
-    lines += table(STEP_HEADERS, _step_rows(steps, runs)) if steps else ["No step found."]
+    lines += [table.markdown(_steps(steps, runs)).rstrip("\n")] if steps else ["No step found."]
     lines += ["", "## Charts", ""] + [f"![{Path(p).stem}]({p})" for p in images]
-    lines += ["", "## Runs", "", *table(RUN_HEADERS, _run_rows(runs))]
+    lines += ["", "## Runs", "", table.markdown(_runs(runs)).rstrip("\n")]
     if skipped:
         lines += ["", "## Skipped (unreadable)", ""] + [f"- {s}" for s in skipped]
     return "\n".join(lines) + "\n"
@@ -327,33 +322,20 @@ def render_html(
     k: int,
     pngs: dict[str, bytes],
 ) -> str:
-    e = html.escape
-
-    def table(headers: list[str], rows: list[list[str]]) -> str:
-        head = "".join(f"<th>{e(h)}</th>" for h in headers)
-        body = "".join("<tr>" + "".join(f"<td>{e(c)}</td>" for c in r) + "</tr>" for r in rows)
-        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>ipcbench history</title>",
-        "<style>body{font-family:sans-serif;max-width:70em;margin:auto}table{border-collapse:collapse}"
-        "td,th{border:1px solid #ccc;padding:2px 6px;font-size:90%}img{max-width:100%}</style></head><body>",
-        "<h1>ipcbench history</h1>",
-        f"<p>{len(runs)} runs, oldest first. {e(rule_text(rules, k))}</p>",
-    ]
+    e = table.escape
+    parts = [f"<p>{len(runs)} runs, oldest first. {e(rule_text(rules, k))}</p>"]
     if len(runs) < 2 * k:
         parts.append(f"<p>Too few runs for step detection (it needs at least {2 * k}).</p>")
     parts.append(f"<h2>Steps ({len(steps)})</h2>")
-    parts.append(table(STEP_HEADERS, _step_rows(steps, runs)) if steps else "<p>No step found.</p>")
+    parts.append(table.html(_steps(steps, runs)) if steps else "<p>No step found.</p>")
     parts.append("<h2>Charts</h2>")
     for mech, png in pngs.items():
         data = base64.b64encode(png).decode("ascii")
-        parts.append(f"<h3>{e(mech)}</h3><img alt='{e(mech)} trend' src='data:image/png;base64,{data}'>")
-    parts += ["<h2>Runs</h2>", table(RUN_HEADERS, _run_rows(runs))]
+        parts.append(f'<h3>{e(mech)}</h3><img alt="{e(mech)} trend" src="data:image/png;base64,{data}">')
+    parts += ["<h2>Runs</h2>", table.html(_runs(runs))]
     if skipped:
         parts += ["<h2>Skipped (unreadable)</h2><ul>"] + [f"<li>{e(s)}</li>" for s in skipped] + ["</ul>"]
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return table.page("ipcbench history", parts)
 
 
 def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:

@@ -8,7 +8,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from ipcbench import fmt
+from ipcbench import fmt, table
 from ipcbench.gate import NOISY, Pair
 from ipcbench.runs import REFERENCE_MECHANISM, Comparison, Run, missing
 
@@ -87,16 +87,15 @@ def warnings(c: Comparison) -> list[str]:
     return out + list(c.notes)
 
 
-def _table(rows: Sequence[Sequence[str]]) -> list[str]:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
-    lines = []
-    for r in rows:
-        cells = [
-            cell.rjust(w) if i in NUMERIC else cell.ljust(w)
-            for i, (cell, w) in enumerate(zip(r, widths, strict=True))
-        ]
-        lines.append("  ".join(cells).rstrip())
-    return lines
+def _table(pairs: Sequence[Pair], markup: bool = False) -> table.Table:
+    """The pairs of one section; ``markup``: a regression's verdict in bold (Markdown)."""
+    rows = []
+    for p in pairs:
+        cells = _cells(p)
+        if markup and p.regression:
+            cells[7] = f"**{cells[7]}**"
+        rows.append(tuple(cells))
+    return table.Table(tuple(HEADERS), tuple(rows), align=table.aligned(HEADERS, NUMERIC))
 
 
 def render_text(c: Comparison, show_all: bool = False) -> str:
@@ -106,15 +105,11 @@ def render_text(c: Comparison, show_all: bool = False) -> str:
         lines.append(f"figures normalized by each run's own {REFERENCE_MECHANISM} figure")
     lines += warnings(c)
     for title, pairs in sections(c, show_all):
-        lines += ["", f"{title} ({len(pairs)}):", *_table([HEADERS, *(_cells(p) for p in pairs)])]
+        lines += ["", f"{title} ({len(pairs)}):", table.text(_table(pairs))]
     if not show_all:
         lines += ["", "(--all lists the unchanged scenarios too)"]
     lines += ["", summary(c)]
     return "\n".join(lines)
-
-
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|")
 
 
 def render_markdown(c: Comparison, show_all: bool = False) -> str:
@@ -122,23 +117,23 @@ def render_markdown(c: Comparison, show_all: bool = False) -> str:
     head = "### ipcbench compare: " + (f"{len(regs)} regression(s)" if regs else "no regression")
     lines = [head, ""]
     notes = warnings(c)
-    lines += [f"> **{_md_escape(w)}**" if w.startswith("WARNING") else f"> {_md_escape(w)}" for w in notes]
+    lines += [
+        f"> **{table.md_escape(w)}**" if w.startswith("WARNING") else f"> {table.md_escape(w)}" for w in notes
+    ]
     if notes:
         lines.append("")
     lines += [
-        f"- baseline: `{_md_escape(c.baseline.label())}`",
-        f"- current: `{_md_escape(c.current.label())}`",
-        f"- {_md_escape(c.rule_text())}",
+        f"- baseline: `{table.md_escape(c.baseline.label())}`",
+        f"- current: `{table.md_escape(c.current.label())}`",
+        f"- {table.md_escape(c.rule_text())}",
     ]
-    align = ["---:" if i in NUMERIC else "---" for i in range(len(HEADERS))]
     for title, pairs in sections(c, show_all):
-        lines += ["", f"#### {title} ({len(pairs)})", ""]
-        lines += ["| " + " | ".join(HEADERS) + " |", "|" + "|".join(align) + "|"]
-        for p in pairs:
-            cells = [_md_escape(x) for x in _cells(p)]
-            if p.regression:
-                cells[7] = f"**{cells[7]}**"
-            lines.append("| " + " | ".join(cells) + " |")
+        lines += [
+            "",
+            f"#### {title} ({len(pairs)})",
+            "",
+            table.markdown(_table(pairs, markup=True)).rstrip("\n"),
+        ]
     lines += ["", *summary(c).splitlines()]
     return "\n".join(lines)
 

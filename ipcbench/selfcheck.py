@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import fmt, machine, runner, schema, selection, storage
+from ipcbench import fmt, machine, runner, schema, selection, storage, table
 from ipcbench.harness import HarnessError, Rig, Settings, die_with_parent
 from ipcbench.scenario import PLACEMENTS, Scenario, ScenarioError, format_size, parse_size
 
@@ -521,7 +521,8 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def format_table(checks: Sequence[Check]) -> str:
-    rows = [("scenario", "metric", "harness", "hand-written", "ratio", "workers' clock", "")]
+    headers = ("scenario", "metric", "harness", "hand-written", "ratio", "workers' clock", "")
+    rows = []
     for c in checks:
         unit = fmt.si if c.metric == "msgs_per_s" else fmt.duration_ns
         rows.append(
@@ -537,15 +538,7 @@ def format_table(checks: Sequence[Check]) -> str:
                 "" if c.within_tolerance else f"outside ±{TOLERANCE:.0%}",
             )
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join(
-        "  ".join(
-            [r[0].ljust(widths[0]), r[1].ljust(widths[1])]
-            + [c.rjust(w) for c, w in zip(r[2:6], widths[2:6], strict=True)]
-            + [r[6]]
-        ).rstrip()
-        for r in rows
-    )
+    return table.text(table.Table(headers, tuple(rows), align=table.aligned(headers, range(2, 6))))
 
 
 def cmd(args: argparse.Namespace) -> int:

@@ -459,6 +459,7 @@ def test_markdown_has_a_table_per_section(tmp_path, capsys, base):
     header = "| " + " | ".join(compare_headers()) + " |"
     assert lines.count(header) == 1
     start = lines.index(header)
+    assert lines[start + 1] == "|---|---|---:|---:|---:|---:|---:|---|---|"  # figures right-aligned
     rows = [line for line in lines[start + 2 :] if line.startswith("|")]
     assert len(rows) == 3
     assert all(line.count(" | ") == len(compare_headers()) - 1 for line in rows)

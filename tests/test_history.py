@@ -7,6 +7,7 @@ import re
 import pytest
 from synthetic import BASELINE, read, slow_all, slow_down, with_trials, write
 
+from ipcbench import table
 from ipcbench.cli import main
 from ipcbench.gate import Rules
 from ipcbench.history import detect_steps, find_steps, load_runs, series
@@ -74,12 +75,15 @@ def test_history_finds_the_injected_step_and_only_it(tmp_path, capsys):
     md = (out / "history.md").read_text()
     assert "## Steps (1)" in md
     assert f"| {QUEUE_TP} | msgs/s | #4 0000004 |" in md
+    assert "|---|---|---|---:|---:|---:|---:|" in md  # the figures right-aligned
     assert "+100% slower" in md
     # oldest first, by commit time (the file names run the other way)
     assert md.index("| #0 0000000 | run-08.json") < md.index("| #7 0000007 | run-01.json")
     page = (out / "index.html").read_text()
     assert page.count("data:image/png;base64,") == 3  # one chart per mechanism, embedded
     assert "src='http" not in page and 'src="http' not in page
+    assert table.STYLESHEET in page  # the report's stylesheet: one look for both pages
+    assert '<td class="num">+100% slower</td>' in page
     assert sorted(p.name for p in out.glob("*.png")) == ["os_pipe.png", "pipe_bytes.png", "queue.png"]
 
 
