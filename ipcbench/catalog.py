@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 
-from ipcbench import api, mechanisms, ops
+from ipcbench import api, mechanisms, ops, roster
 from ipcbench.scenario import MIN_PAYLOAD
 
 #: What a user can take from a mechanism's figure (:attr:`Entry.kind`), as each record declares it.
-IMPORTABLE, BASELINE, HAND_MADE = api.KINDS
+IMPORTABLE, BASELINE, HAND_MADE = roster.IMPORTABLE, roster.BASELINE, roster.HAND_MADE
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,5 +82,4 @@ def _entries(generation: int) -> dict[str, Entry]:
 
 def kind(mechanism: str) -> str:
     """A mechanism's :attr:`Entry.kind`; one saved by another version of ipcbench is importable."""
-    entry = entries().get(mechanism)
-    return IMPORTABLE if entry is None else entry.kind
+    return roster.kind(mechanism)

@@ -7,14 +7,17 @@ comparison of several runs reads as "same colour, same mechanism".
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import zlib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ipcbench import fmt, progress
-from ipcbench.findings import BASELINE, Crossover, series_order, time_per_op_ns
+from ipcbench import fmt, progress, roster
+from ipcbench.findings import time_per_op_ns
+from ipcbench.frame import BASELINE, series_order
+from ipcbench.model import Crossover
 from ipcbench.scenario import format_size
 
 if TYPE_CHECKING:
@@ -61,27 +64,23 @@ CATALOG_COLOURS = (
 )  # fmt: skip
 
 
-def _catalog_colours() -> dict[str, str]:
-    from ipcbench import catalog
-
+@functools.cache
+def _catalog_colours(generation: int) -> dict[str, str]:
+    """Built-ins first, in registration order, so their colours never depend on a plugin."""
     out: dict[str, str] = {}
     by_pattern: dict[str, int] = {}
-    for m in catalog.entries().values():
-        if m.name in PALETTE or m.name in out:
+    for name, pattern in roster.families().items():
+        if name in PALETTE:
             continue
-        pattern = next(iter(m.patterns), "")
         i = by_pattern[pattern] = by_pattern.get(pattern, -1) + 1
-        out[m.name] = CATALOG_COLOURS[i % len(CATALOG_COLOURS)]
+        out[name] = CATALOG_COLOURS[i % len(CATALOG_COLOURS)]
     return out
-
-
-_CATALOG = _catalog_colours()
 
 
 def colour(mechanism: str) -> str:
     return (
         PALETTE.get(mechanism)
-        or _CATALOG.get(mechanism)
+        or _catalog_colours(roster.generation()).get(mechanism)
         or FALLBACK[zlib.crc32(mechanism.encode()) % len(FALLBACK)]
     )
 

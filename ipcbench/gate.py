@@ -33,8 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import stats
-from ipcbench.catalog import entries
+from ipcbench import roster, stats
 from ipcbench.scenario import PATTERNS
 
 DEFAULT_THRESHOLD = 10.0
@@ -123,7 +122,7 @@ class Rules:
 
     def check_keys(self, known: Iterable[str]) -> None:
         """A threshold for a name nobody knows is a typo that would silently do nothing."""
-        mechanisms = entries()
+        mechanisms = roster.families()
         names = set(known) | set(PATTERNS) | set(FUTURE_PATTERNS) | set(mechanisms)
         for t in self.specific:
             if t.key not in names:

@@ -18,7 +18,6 @@ Messages carry a sequence number so every round can be verified:
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import functools
 import importlib.util
@@ -28,24 +27,18 @@ import socket
 import struct
 import time
 from array import array
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from ipcbench import api, shm
 from ipcbench.api import Mechanism, Recv, Resources, Send, register
 
+# Declared with the saved run's layout, which the analysis side reads too; kept importable here.
+from ipcbench.schema import NOT_INSTALLED as NOT_INSTALLED
+from ipcbench.schema import not_installed_line as not_installed_line
+
 _SEQ = struct.Struct("<q")
 _LEN = struct.Struct("<Q")
-
-#: How a scenario whose mechanism's optional module is missing is listed: skipped, never failed.
-NOT_INSTALLED = "not installed — pip install 'ipcbench[peers]'"
-
-
-def not_installed_line(scenario_ids: Iterable[str]) -> str:
-    """``not installed — pip install 'ipcbench[peers]': zmq (15 scenarios)``, by mechanism."""
-    counts = collections.Counter(scenario_id.split("-", 1)[0] for scenario_id in scenario_ids)
-    return f"{NOT_INSTALLED}: " + ", ".join(f"{m} ({n} scenarios)" for m, n in counts.items())
-
 
 #: The modules the ``peers`` extra installs (a plugin's own requirement is the plugin's to explain).
 PEER_MODULES = ("faster_fifo", "zmq", "numpy")

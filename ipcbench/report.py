@@ -11,19 +11,18 @@ from __future__ import annotations
 import argparse
 import base64
 import dataclasses
-import html
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ipcbench import progress, results
+from ipcbench import progress, results, table
+from ipcbench.table import Table, escape
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from ipcbench.charts import Chart
-    from ipcbench.findings import Table
 
 #: Crossovers listed under the payload chart; more are counted, not listed.
 MAX_CROSSOVERS = 30
@@ -182,90 +181,35 @@ def _write_csv(df: pd.DataFrame, path: Path) -> None:
 
 # --- HTML -------------------------------------------------------------------------------------------
 
-_CSS = """
-body{font:15px/1.45 system-ui,"Segoe UI",Roboto,sans-serif;margin:0;color:#1a1a1a;background:#fff}
-main{max-width:1200px;margin:0 auto;padding:1.5em 2em 4em}
-h1{font-size:1.7em;margin:.2em 0 .1em} h2{margin-top:2em;border-bottom:2px solid #ddd;padding-bottom:.2em}
-nav{font-size:.9em;color:#555} nav a{margin-right:1em;color:#1f5fa0}
-table{border-collapse:collapse;margin:.8em 0;font-size:.88em}
-th,td{border:1px solid #d4d4d4;padding:.3em .6em;text-align:left;vertical-align:top}
-th{background:#f2f4f7} tr:nth-child(even) td{background:#fafbfc}
-figure{margin:1em 0} img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption,.caption{color:#444;font-size:.9em;max-width:70em}
-.warn{background:#fff4e0;border-left:5px solid #e69500;padding:.5em .9em;margin:.4em 0}
-.lead{font-size:1.1em;font-weight:600}
-.absent{color:#777;font-style:italic} .files{font-size:.85em;color:#555}
-details{margin:1em 0} summary{cursor:pointer;font-weight:600}
-"""
-
-
-def _html_table(table: Table) -> str:
-    if not table.headers:
-        return f'<p class="absent">{html.escape(table.caption)}</p>'
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in table.headers)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in table.rows
-    )
-    caption = f'<p class="caption">{html.escape(table.caption)}</p>' if table.caption else ""
-    lead = f'<p class="lead">{html.escape(table.lead)}</p>' if table.lead else ""
-    return f"{lead}<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>{caption}"
-
 
 def _html_chart(chart: Chart) -> str:
     data = base64.b64encode(chart.png.read_bytes()).decode("ascii")
-    alt = html.escape(chart.title)
-    files = (
-        f'<span class="files">(files: {html.escape(chart.png.name)}, {html.escape(chart.svg.name)})</span>'
-    )
+    alt = escape(chart.title)
+    files = f'<span class="files">(files: {escape(chart.png.name)}, {escape(chart.svg.name)})</span>'
     return (
         f'<figure id="chart-{chart.key}"><img alt="{alt}" src="data:image/png;base64,{data}">'
-        f"<figcaption>{html.escape(chart.caption)} {files}</figcaption></figure>"
+        f"<figcaption>{escape(chart.caption)} {files}</figcaption></figure>"
     )
 
 
 def _html(title: str, sections: Sequence[Section]) -> str:
-    nav = "".join(f'<a href="#{s.id}">{html.escape(s.title.split(":")[0])}</a>' for s in sections)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{html.escape(title)}</title><style>{_CSS}</style></head><body><main>",
-        f"<h1>{html.escape(title)}</h1><nav>{nav}</nav>",
-    ]
+    nav = "".join(f'<a href="#{s.id}">{escape(s.title.split(":")[0])}</a>' for s in sections)
+    parts = [f"<nav>{nav}</nav>"]
     for s in sections:
-        parts.append(f'<section id="{s.id}"><h2>{html.escape(s.title)}</h2>')
-        parts += [f'<div class="warn">⚠ {html.escape(w)}</div>' for w in s.warnings]
-        parts += [f'<p class="absent">{html.escape(t)}</p>' for t in s.text]
-        parts += [_html_table(t) for t in s.tables]
+        parts.append(f'<section id="{s.id}"><h2>{escape(s.title)}</h2>')
+        parts += [f'<div class="warn">⚠ {escape(w)}</div>' for w in s.warnings]
+        parts += [f'<p class="absent">{escape(t)}</p>' for t in s.text]
+        parts += [table.html(t) for t in s.tables]
         parts += [_html_chart(c) for c in s.charts]
         if s.notes:
-            parts.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in s.notes) + "</ul>")
-        for summary, table in s.details:
-            parts.append(f"<details><summary>{html.escape(summary)}</summary>{_html_table(table)}</details>")
+            parts.append("<ul>" + "".join(f"<li>{escape(n)}</li>" for n in s.notes) + "</ul>")
+        for summary, details in s.details:
+            parts.append(f"<details><summary>{escape(summary)}</summary>{table.html(details)}</details>")
         parts.append("</section>")
-    parts.append("</main></body></html>\n")
-    return "\n".join(parts)
+    return table.page(title, parts)
 
 
 # --- Markdown ---------------------------------------------------------------------------------------
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _md_table(table: Table) -> str:
-    if not table.headers:
-        return f"_{table.caption}_\n"
-    lines = [f"**{table.lead}**", ""] if table.lead else []
-    lines += [
-        "| " + " | ".join(_md_cell(h) or " " for h in table.headers) + " |",
-        "|" + "---|" * len(table.headers),
-        *("| " + " | ".join(_md_cell(c) for c in row) + " |" for row in table.rows),
-    ]
-    if table.caption:
-        lines += ["", table.caption]
-    return "\n".join(lines) + "\n"
 
 
 def _markdown(title: str, sections: Sequence[Section]) -> str:
@@ -274,12 +218,12 @@ def _markdown(title: str, sections: Sequence[Section]) -> str:
         out += [f"## {s.title}", ""]
         out += [f"> ⚠ {w}\n" for w in s.warnings]
         out += [f"_{t}_\n" for t in s.text]
-        out += [_md_table(t) for t in s.tables]
+        out += [table.markdown(t) for t in s.tables]
         for c in s.charts:
             out += [f"![{c.title}]({c.png.name})", "", f"{c.caption} (SVG: `{c.svg.name}`)", ""]
         out += [f"- {n}" for n in s.notes] + ([""] if s.notes else [])
-        for summary, table in s.details:
-            out += [f"<details><summary>{summary}</summary>", "", _md_table(table), "</details>", ""]
+        for summary, details in s.details:
+            out += [f"<details><summary>{summary}</summary>", "", table.markdown(details), "</details>", ""]
     return "\n".join(out)
 
 

@@ -40,6 +40,11 @@ that changes a key's meaning or removes one; adding a key is not a change):
    ``count`` says how many there were (the loader applies the same rule to version 1 files).
 """
 
+from __future__ import annotations
+
+import collections
+from collections.abc import Iterable
+
 SCHEMA_VERSION = 2
 #: Versions the loader reads (older ones are upgraded as it reads them).
 READABLE_VERSIONS = (1, 2)
@@ -64,3 +69,13 @@ RTT_KEYS = ("p50", "p90", "p99", "p999", "max")
 #: A tail percentile needs ten samples beyond it: p90 100, p99 1,000, p99.9 10,000.  With fewer, the
 #: p99.9 of 565 round trips would be their maximum and their p99 the 6th largest.
 TAIL_MIN_SAMPLES = {"p90": 100, "p99": 1_000, "p999": 10_000}
+
+#: Why a scenario was not measured when its mechanism's optional module is missing: the value of its
+#: id in the top-level ``ipcbench["not_installed"]``, after the module's name.  Skipped, never failed.
+NOT_INSTALLED = "not installed — pip install 'ipcbench[peers]'"
+
+
+def not_installed_line(scenario_ids: Iterable[str]) -> str:
+    """``not installed — pip install 'ipcbench[peers]': zmq (15 scenarios)``, by mechanism."""
+    counts = collections.Counter(scenario_id.split("-", 1)[0] for scenario_id in scenario_ids)
+    return f"{NOT_INSTALLED}: " + ", ".join(f"{m} ({n} scenarios)" for m, n in counts.items())

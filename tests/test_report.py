@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ipcbench import cli, report
+from ipcbench import cli, report, table
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -45,6 +45,7 @@ def check_report(out: Path, charts: tuple[str, ...] = CHARTS) -> str:
     for sid in SECTIONS:
         assert f'<section id="{sid}">' in page, sid
     assert "http://" not in page and "https://" not in page, "the page must open with no network"
+    assert table.STYLESHEET in page
     markdown = (out / "report.md").read_text(encoding="utf-8")
     assert markdown.count("\n## ") >= len(SECTIONS)
     for key in charts:
