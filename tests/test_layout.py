@@ -159,9 +159,28 @@ def test_the_roster_is_the_registry():
         assert (pattern, kind) == (registry[name]["patterns"][0], registry[name]["kind"]), name  # type: ignore[index]
 
 
-def test_an_unknown_mechanism_is_importable_and_a_registered_one_keeps_its_own_kind():
+def test_an_unknown_mechanism_is_importable_and_a_registered_one_keeps_its_own_kind(registry):
+    from ipcbench import api, charts
+
     assert roster.kind("os_pipe") == roster.BASELINE and roster.kind("shm_ring") == roster.HAND_MADE
-    assert roster.kind("saved_by_another_version") == roster.IMPORTABLE
+    assert roster.kind("test_ring") == roster.IMPORTABLE  # saved by a plugin not loaded here
+    before = charts.colour("test_ring")
+    api.register(
+        api.Mechanism(
+            name="test_ring",
+            description="a channel declared by a test",
+            make_channel=lambda resources: (None, None),
+            bind_send=lambda end, size: print,
+            bind_recv=lambda end, size: print,
+            carries="bytes",
+            point_to_point=True,
+            kind="hand-made",
+        )
+    )
+    assert roster.kind("test_ring") == roster.HAND_MADE
+    assert list(roster.families())[-1] == "test_ring"  # after every built-in: their colours stay
+    assert charts.colour("test_ring") in charts.CATALOG_COLOURS and charts.colour("pipe") == "#1f77b4"
+    assert before in charts.FALLBACK
 
 
 def _readme_tables() -> dict[str, list[list[str]]]:
