@@ -156,7 +156,7 @@ def test_the_roster_is_the_registry():
     registry = _registry()
     assert list(roster.BUILT_IN) == list(registry)
     for name, (pattern, kind) in roster.BUILT_IN.items():
-        assert (pattern, kind) == (registry[name]["patterns"][0], registry[name]["kind"]), name  # type: ignore[index]
+        assert (pattern, kind) == (registry[name]["patterns"][0], registry[name]["kind"]), name
 
 
 def test_an_unknown_mechanism_is_importable_and_a_registered_one_keeps_its_own_kind(registry):
@@ -217,4 +217,4 @@ def test_the_readme_tables_list_every_built_in_and_nothing_else():
             assert name not in operations, f"{name} is listed twice"
             operations[name] = pattern
     assert channels == [n for n, r in registry.items() if r["messaging"]]
-    assert operations == {n: r["patterns"][0] for n, r in registry.items() if not r["messaging"]}  # type: ignore[index]
+    assert operations == {n: r["patterns"][0] for n, r in registry.items() if not r["messaging"]}
