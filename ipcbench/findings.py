@@ -27,7 +27,7 @@ from ipcbench.model import (
 )
 from ipcbench.recommend import recommendations
 from ipcbench.stability import SPREAD_WARN
-from ipcbench.table import Table
+from ipcbench.table import Table, aligned
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -104,7 +104,7 @@ def method_table(df: pd.DataFrame) -> Table:
         "sum and byte sum checked) and the batch is calibrated to the round-time target. Figures come "
         "from the median round; spread is the standard deviation of the round times over their median."
     )
-    return Table(headers, tuple(rows), caption)
+    return Table(headers, tuple(rows), caption, align=aligned(headers, range(2, len(headers))))
 
 
 def row_figures(
@@ -166,7 +166,9 @@ def all_benchmarks(df: pd.DataFrame) -> Table:
         "batch",
         "warnings",
     )
-    return Table(("run", *headers) if many else headers, tuple(rows))
+    columns = ("run", *headers) if many else headers
+    # Every column between the scenario and its warnings is a figure.
+    return Table(columns, tuple(rows), align=aligned(columns, range(1 + many, len(columns) - 1)))
 
 
 def extra_numeric_keys(df: pd.DataFrame) -> list[str]:
@@ -238,4 +240,7 @@ def pattern_table(df: pd.DataFrame) -> Table:
         "spread",
         *(k.replace("_", " ") for k in extra),
     )
-    return Table(("run", *headers) if many else headers, tuple(rows))
+    # The columns that tell the rows apart, then figures only.
+    labels = many + 3 + sized + placed
+    columns = ("run", *headers) if many else headers
+    return Table(columns, tuple(rows), align=aligned(columns, range(labels, len(columns))))

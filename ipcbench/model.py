@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ipcbench import fmt
 from ipcbench.frame import by_key, candidates
-from ipcbench.table import Table
+from ipcbench.table import Table, aligned
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -173,4 +173,5 @@ def cost_model(df: pd.DataFrame) -> Table:
         f"{MIN_FIT_SIZES} sizes nothing checks the line. A model figure beyond the largest size measured "
         "is a prediction and says so."
     )
-    return Table(("run", *headers) if many else headers, tuple(rows), caption)
+    columns = ("run", *headers) if many else headers
+    return Table(columns, tuple(rows), caption, align=aligned(columns, (2 + many, 3 + many)))

@@ -174,6 +174,10 @@ def test_bulk_rows_are_told_apart_by_payload() -> None:
     table = findings.pattern_table(df)
     assert cells(table, "payload") == ["1KiB", "1MiB", "64MiB"]
     assert len(set(table.rows)) == 3
+    # What tells the rows apart reads left-aligned, the figures right-aligned.
+    align = dict(zip(table.headers, map(table.alignment, range(len(table.headers))), strict=True))
+    assert align["mechanism"] == align["payload"] == "left"
+    assert align["operations/s (all workers)"] == align["bytes/s"] == align["spread"] == "right"
 
 
 def test_lost_updates_are_counts() -> None:
@@ -192,3 +196,4 @@ def test_every_benchmark_table_gives_start_up_per_start() -> None:
     rows = {row[0].split("-")[0]: row for row in table.rows}
     assert rows["process_start"][1:5] == ("", "", "3.1 ms", "")
     assert rows["pipe_bytes"][1:3] == ("244k msg/s", "249 MB/s")
+    assert [table.alignment(i) for i in (0, 1, 8, 9)] == ["left", "right", "right", "left"]
