@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ipcbench import fmt, progress, roster
+from ipcbench.axes import compact, log_axis, payload_axis
 from ipcbench.findings import time_per_op_ns
 from ipcbench.frame import BASELINE, series_order
 from ipcbench.model import Crossover
@@ -141,58 +142,6 @@ def _mechanisms(df: pd.DataFrame) -> list[str]:
     return known + sorted(names - set(PALETTE)) + ([BASELINE] if BASELINE in names else [])
 
 
-def _compact(value: float, _pos: Any = None) -> str:
-    """Tick labels: ``400k``, ``1.5M``, ``20``: three significant figures, SI prefix, no unit."""
-    return fmt.si(value)
-
-
-def _minor_labels(*mantissas: int) -> Any:
-    """Label only the minor ticks at these multiples of a power of ten (2 and 5: 20, 50, 200...)."""
-    from matplotlib.ticker import FuncFormatter
-
-    def label(value: float, _pos: Any = None) -> str:
-        mantissa = value / 10 ** math.floor(math.log10(value)) if value > 0 else 0
-        return _compact(value) if any(abs(mantissa - m) < 1e-6 for m in mantissas) else ""
-
-    return FuncFormatter(label)
-
-
-def _log_axis(ax: Any, axis: str) -> None:
-    """A log axis labelled in plain numbers; minor ticks get labels only while they cannot crowd.
-
-    Call it after plotting: how many labels fit depends on the span of the data.
-    """
-    from matplotlib.ticker import FuncFormatter, NullLocator
-
-    getattr(ax, f"set_{axis}scale")("log")
-    target = getattr(ax, f"{axis}axis")
-    lo, hi = getattr(ax, f"get_{axis}lim")()
-    target.set_major_formatter(FuncFormatter(_compact))
-    if hi / lo <= 3:
-        target.set_minor_formatter(FuncFormatter(_compact))
-    elif hi / lo <= 120:  # label 2, 3 and 5 of each decade: enough to read a value, never crowded
-        target.set_minor_formatter(_minor_labels(2, 3, 5))
-    elif hi / lo <= 1200:
-        target.set_minor_formatter(_minor_labels(2, 5))
-    else:  # decades apart: the major grid reads well and minor ticks only cost drawing time
-        target.set_minor_locator(NullLocator())
-    ax.grid(True, which="major", alpha=0.35)
-    ax.grid(True, which="minor", alpha=0.12)
-
-
-def _payload_axis(ax: Any, sizes: Iterable[float]) -> None:
-    from matplotlib.ticker import FixedLocator, NullLocator
-
-    ax.set_xscale("log", base=2)
-    ticks = sorted(set(sizes))
-    if len(ticks) > 8:  # keep labels apart: every other size
-        ticks = ticks[:: math.ceil(len(ticks) / 8)]
-    ax.xaxis.set_major_locator(FixedLocator(ticks))
-    ax.xaxis.set_minor_locator(NullLocator())
-    ax.set_xticklabels([format_size(int(t)) for t in ticks])
-    ax.set_xlabel("payload per message")
-
-
 def _save(fig: Any, out_dir: Path, key: str, title: str, caption: str) -> Chart:
     progress.note("report", f"drawing {title}")  # the drawing happens in savefig: seconds per chart
     fig.suptitle(title, fontsize=13, fontweight="bold")
@@ -240,7 +189,7 @@ def scaling(df: pd.DataFrame, out_dir: Path) -> Chart | None:
             ax.errorbar(g["processes"], y, yerr=err, color=colour(mech), ls=ls, marker=mk, capsize=3, lw=1.8)
         for c in cpus:
             ax.axvline(c, color="grey", ls=":", lw=1.2)
-        _log_axis(ax, "y")
+        log_axis(ax, "y")
         procs = sorted(part["processes"].unique())
         ax.set_xticks(procs)
         ax.set_xlim(min(procs) - 0.5, max(procs) + 0.5)
@@ -303,8 +252,8 @@ def payload_sweep(df: pd.DataFrame, found: Sequence[Crossover], out_dir: Path) -
             for ax, ys in ((ax_m, ys_m), (ax_b, ys_b)):
                 ax.plot(xs, ys, marker="X", ms=10, color="black", mec="white", ls="none", zorder=5)
         for ax, what in ((ax_m, "messages per second"), (ax_b, "bytes per second")):
-            _log_axis(ax, "y")
-            _payload_axis(ax, part["payload_bytes"])
+            log_axis(ax, "y")
+            payload_axis(ax, part["payload_bytes"])
             ax.set_ylabel(what)
         ax_m.set_title(f"{shape}: messages/s", fontsize=11)
         ax_b.set_title(f"{shape}: bandwidth", fontsize=11)
@@ -367,7 +316,7 @@ def latency_percentiles(df: pd.DataFrame, out_dir: Path) -> Chart | None:
             ax.plot([drawn[0], drawn[-1]], [y, y], color=colour(r.mechanism), lw=2, alpha=0.7)
             for v, (_, _, mk) in zip(vals, PERCENTILES, strict=True):
                 ax.plot([v], [y], marker=mk, color=colour(r.mechanism), ms=7 if mk == "o" else 5, ls="none")
-        _log_axis(ax, "x")
+        log_axis(ax, "x")
         ax.set_xlabel("round trip, µs (log)")
         ax.set_title(f"payload {format_size(int(size))}", fontsize=11)
         ax.set_yticks(range(len(labels)))
@@ -409,7 +358,7 @@ def latency_cdf(df: pd.DataFrame, out_dir: Path) -> Chart | None:
             # Percentiles with too few round trips behind them are NaN: left out, not drawn.
             pts = [(x, lv) for x, lv in zip(xs, levels, strict=True) if x == x]
             ax.plot(*zip(*pts, strict=True), color=colour(mech), ls=ls, marker=mk, ms=4, lw=1.6)
-        _log_axis(ax, "x")
+        log_axis(ax, "x")
         ax.set_yticks(levels)
         ax.set_yticklabels(names)
         ax.set_xlabel("round trip, µs (log)")
@@ -479,11 +428,11 @@ def pattern_chart(
                 xs, g[col], color=colour(mech), ls=ls if not by_method else "none", marker=mk, ms=8, label=tag
             )
         if col == "figure":
-            _log_axis(ax, "y")
+            log_axis(ax, "y")
         else:  # a count: 233k, not matplotlib's 2.332 with "1e5" above the axis
             from matplotlib.ticker import FuncFormatter
 
-            ax.yaxis.set_major_formatter(FuncFormatter(_compact))
+            ax.yaxis.set_major_formatter(FuncFormatter(compact))
         ax.set_ylabel(label)
         if by_method:
             ax.set_xticks(range(len(methods)))

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcbench import fmt, progress, results, stats, table
+from ipcbench.axes import log_axis
 from ipcbench.compare import add_alpha_option, add_threshold_option
 from ipcbench.gate import CompareError, Figure, Rules, costs, rules_from, slowdown
 from ipcbench.runs import Run, load_run
@@ -201,8 +202,6 @@ def charts(runs: Sequence[Run], steps: Sequence[Step]) -> dict[str, bytes]:
     matplotlib.use("Agg")
     from matplotlib.figure import Figure as Canvas
 
-    from ipcbench.charts import _log_axis
-
     by_mech: dict[str, dict[str, list[tuple[str, list[tuple[int, Figure]]]]]] = {}
     for sid, points in sorted(series(runs).items()):
         fig0 = points[0][1]
@@ -231,7 +230,7 @@ def charts(runs: Sequence[Run], steps: Sequence[Step]) -> dict[str, bytes]:
                 if hit:
                     ax.plot(*zip(*hit, strict=True), "v", color="red", markersize=10, zorder=5)
             ax.set_title(f"{mech}: {metric}", y=1.0, pad=6)  # a fixed place: no search around the ticks
-            _log_axis(ax, "y")
+            log_axis(ax, "y")
             ax.set_xticks(range(len(runs)), labels, rotation=60, fontsize=6, ha="right")
             ax.legend(fontsize=6, loc="best")
         buf = io.BytesIO()

@@ -30,6 +30,7 @@ ANALYSIS = (
     "recommend",
     "model",
     "findings",
+    "axes",
     "charts",
     "report",
     "gate",
