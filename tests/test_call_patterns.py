@@ -10,6 +10,7 @@ import pytest
 
 from ipcbench import api, catalog, mechanisms, selection
 from ipcbench.harness import Rig, Settings, VerificationError
+from ipcbench.mechanisms import queues
 from ipcbench.scenario import Scenario, ScenarioError
 
 TINY = Settings(round_time=0.002, rounds=1, warmup_rounds=0, grace=20.0)
@@ -120,35 +121,35 @@ class _Recorder:
 
 def test_timed_calls_pass_the_timeout_and_retry_on_empty_and_full():
     q = _Recorder(fails=2)
-    assert mechanisms._timed_get(q, 8)() == "msg"
-    assert q.calls == [("get", (), {"timeout": mechanisms.TIMEOUT_S})] * 3
+    assert queues.timed_get(q, 8)() == "msg"
+    assert q.calls == [("get", (), {"timeout": queues.TIMEOUT_S})] * 3
     q = _Recorder(fails=1)
-    mechanisms._timed_put(q, 8)("x")
-    assert q.calls == [("put", ("x",), {"timeout": mechanisms.TIMEOUT_S})] * 2
+    queues.timed_put(q, 8)("x")
+    assert q.calls == [("put", ("x",), {"timeout": queues.TIMEOUT_S})] * 2
 
 
 def test_blocking_faster_fifo_get_waits_again_after_a_spurious_empty():
     q = _Recorder(fails=1)
-    assert mechanisms._blocking_get(q, 8)() == "msg"
-    assert q.calls == [("get", (True, mechanisms.FOREVER_S), {})] * 2
+    assert queues.blocking_get(q, 8)() == "msg"
+    assert q.calls == [("get", (True, queues.FOREVER_S), {})] * 2
 
 
 def test_get_many_hands_out_one_batch_in_order_with_one_call():
     q = _Recorder()
-    recv = mechanisms._get_many(q, 8)
+    recv = queues.get_many(q, 8)
     assert [recv() for _ in range(4)] == ["a", "b", "c", "a"]
-    kwargs = {"timeout": mechanisms.TIMEOUT_S, "max_messages_to_get": mechanisms.BATCH}
+    kwargs = {"timeout": queues.TIMEOUT_S, "max_messages_to_get": queues.BATCH}
     assert q.calls == [("get_many", (), kwargs)] * 2
 
 
 def test_put_many_sends_full_batches_and_flushes_at_the_end_marker():
     q = _Recorder()
-    send = mechanisms._put_many(q, 8)
-    for i in range(mechanisms.BATCH + 3):
+    send = queues.put_many(q, 8)
+    for i in range(queues.BATCH + 3):
         send(i)
     send(None)
     batches = [args[0] for name, args, _ in q.calls]
-    assert batches == [list(range(mechanisms.BATCH)), [*range(mechanisms.BATCH, mechanisms.BATCH + 3), None]]
+    assert batches == [list(range(queues.BATCH)), [*range(queues.BATCH, queues.BATCH + 3), None]]
 
 
 def test_batched_variants_run_with_one_consumer_in_throughput_only():

@@ -16,6 +16,7 @@ import pytest
 
 from ipcbench import api, mechanisms, ops
 from ipcbench.harness import Rig, Settings, VerificationError
+from ipcbench.mechanisms import pipes
 from ipcbench.scenario import Scenario
 
 TINY = Settings(round_time=0.002, rounds=1, warmup_rounds=0, grace=20.0)
@@ -150,7 +151,7 @@ def test_os_pipe_message_of_64kib_fits_the_pipe_in_one_write():
         if fcntl.fcntl(writer.fileno(), fcntl.F_GETPIPE_SZ) != 64 << 10:
             pytest.skip("this kernel's pipe buffer is not 64 KiB")
         os.set_blocking(writer.fileno(), False)  # a write that had to wait raises instead of hanging
-        send = mechanisms._fd_writer(writer, 64 << 10)
+        send = pipes._fd_writer(writer, 64 << 10)
         send(bytearray(b"\x5a" * (64 << 10)))
         assert _queued(reader.fileno()) == 64 << 10
     finally:

@@ -12,6 +12,7 @@ import pytest
 
 from ipcbench import catalog, cli, eta, mechanisms, results, selection
 from ipcbench.harness import Rig, Settings, VerificationError, WorkerDied
+from ipcbench.mechanisms import peers
 from ipcbench.ops import OPS
 from ipcbench.scenario import Scenario, ScenarioError
 
@@ -49,11 +50,11 @@ def test_zmq_latency_is_request_reply_one_socket_per_end_and_pair(no_leaks):
     needs("zmq")
     res = mechanisms.Resources(None, 8, "latency")
     try:
-        to_pong, to_ping = mechanisms._zmq(res), mechanisms._zmq(res)
+        to_pong, to_ping = peers._zmq(res), peers._zmq(res)
         # The pinger sends and receives on one REQ end, the ponger on one REP end.
         assert to_pong[0] == to_ping[1] and to_pong[0].kind == "REQ"
         assert to_pong[1] == to_ping[0] and to_pong[1].kind == "REP"
-        assert mechanisms._zmq(res)[0].address != to_pong[0].address  # the next pair: a new address
+        assert peers._zmq(res)[0].address != to_pong[0].address  # the next pair: a new address
     finally:
         res.close()
     # Two ping-pong pairs side by side, each on its own REQ/REP address.
