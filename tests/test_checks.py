@@ -17,6 +17,7 @@ import pytest
 from ipcbench import api, mechanisms, ops
 from ipcbench.harness import Rig, Settings, VerificationError
 from ipcbench.mechanisms import pipes
+from ipcbench.ops import bulk
 from ipcbench.scenario import Scenario
 
 TINY = Settings(round_time=0.002, rounds=1, warmup_rounds=0, grace=20.0)
@@ -100,7 +101,7 @@ def test_memcpy_round_checks_every_byte_of_every_destination(size, no_leaks):
         for _ in range(2):
             assert rig.run_round(10).messages == 10
         for i, arr in enumerate(rig.state):
-            assert ops._aligned(arr, size).tobytes() == bytes([ops._fill(i)]) * size
+            assert bulk._aligned(arr, size).tobytes() == bytes([bulk._fill(i)]) * size
 
 
 @pytest.mark.parametrize("loop", [_memcpy_half, _memcpy_but_the_first_byte])
@@ -120,13 +121,13 @@ def test_memcpy_destination_is_cleared_before_each_round(no_leaks):
 
 def test_memcpy_buffers_are_aligned_and_the_source_is_private():
     size = 1000
-    landing = (bytearray(size + ops.ALIGN - 1),)
-    dst, src = ops._private_source(landing, 0, Scenario("memcpy", "bulk", 1, 0, size, "fork"))
+    landing = (bytearray(size + bulk.ALIGN - 1),)
+    dst, src = bulk._private_source(landing, 0, Scenario("memcpy", "bulk", 1, 0, size, "fork"))
     for view in (dst, src):
         assert len(view) == size
-        assert ctypes.addressof(ctypes.c_char.from_buffer(view)) % ops.ALIGN == 0
+        assert ctypes.addressof(ctypes.c_char.from_buffer(view)) % bulk.ALIGN == 0
     assert dst.obj is landing[0] and src.obj is not landing[0]
-    assert src.tobytes() == bytes([ops._fill(0)]) * size
+    assert src.tobytes() == bytes([bulk._fill(0)]) * size
 
 
 # --- raw baselines: the fewest system calls and copies -------------------------------------------------
