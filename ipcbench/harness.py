@@ -48,6 +48,15 @@ def clock() -> int:
     return time.perf_counter_ns()
 
 
+def cpu_clock() -> int:
+    """A worker's own CPU time (user + system, every thread of the process) in nanoseconds.
+
+    Read by each worker around its share of a round, so what the parent does and what verification
+    costs is not in it.
+    """
+    return time.process_time_ns()
+
+
 class HarnessError(RuntimeError):
     """A benchmark that cannot report a number; the message names the scenario and what happened."""
 
@@ -75,6 +84,8 @@ class Settings:
     #: Target duration of one timed round; batch sizes are calibrated to it.
     round_time: float = 0.05
     rounds: int = 10
+    #: Independent trials per scenario, each with freshly started workers; ``rounds`` is per trial.
+    trials: int = 1
     warmup_rounds: int = 1
     #: Seconds a round may overrun its expected time before the workers count as stalled.
     grace: float = 5.0
@@ -90,6 +101,8 @@ class Settings:
             raise ScenarioError(f"round time must be positive, not {self.round_time}")
         if self.rounds < 1:
             raise ScenarioError(f"rounds must be at least 1, not {self.rounds}")
+        if self.trials < 1:
+            raise ScenarioError(f"trials must be at least 1, not {self.trials}")
         if self.warmup_rounds < 0:
             raise ScenarioError(f"warm-up rounds cannot be negative ({self.warmup_rounds})")
         if not self.grace > 0:
@@ -109,6 +122,8 @@ class RoundResult:
     rtts: tuple[array, ...] = ()
     #: Pattern-specific figures for ``extra_info`` (e.g. ``lost_updates``).
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: CPU time (user + system) the workers spent on their shares of the round, summed over workers.
+    cpu_ns: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -232,9 +247,11 @@ def _worker(
             if cmd is None:
                 break
             t0 = time.perf_counter_ns()
+            c0 = cpu_clock()
             result = run(cmd)
+            c1 = cpu_clock()
             t1 = time.perf_counter_ns()
-            report("done", t0, t1, result)
+            report("done", t0, t1, result, c1 - c0)
     except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
         # A peer, or the process behind the channel (a Manager's server), went away.  Say so; if it
         # was the parent that went, nobody hears this and the parent's own error stands.
@@ -468,7 +485,7 @@ class Rig:
         self._collected = False
         result = self.pattern.verify(self, self._replies, self._elapsed)
         self._in_round = False
-        return result
+        return dataclasses.replace(result, cpu_ns=sum(r[4] for r in self._replies.values()))
 
     @property
     def collected(self) -> bool:
@@ -607,11 +624,12 @@ class Rig:
 
     def sample_batch(self, n: int) -> int:
         """The timed batch: ``n`` (calibrated), stretched for latency towards ``tail_samples`` round
-        trips over the timed rounds, but never beyond ``latency_stretch`` times the round time."""
+        trips over the timed rounds of all trials, but never beyond ``latency_stretch`` times the
+        round time."""
         s = self.settings
         if self.scenario.pattern != "latency":
             return n
-        wanted = -(-s.tail_samples // s.rounds)
+        wanted = -(-s.tail_samples // (s.rounds * s.trials))
         return max(n, min(wanted, int(n * s.latency_stretch), s.max_messages))
 
     def worker_affinity(self) -> dict[str, list[int]]:
