@@ -251,6 +251,8 @@ def _pytest_command(args: argparse.Namespace, json_path: Path) -> list[str]:
         cmd.append(f"--ipc-rounds={args.rounds}")
     if args.round_time:
         cmd.append(f"--ipc-round-time={args.round_time}")
+    if args.trials:
+        cmd.append(f"--ipc-trials={args.trials}")
     return cmd
 
 
@@ -269,8 +271,10 @@ def _run(args: argparse.Namespace) -> int:
         f"{cpus} usable CPUs, Python {sys.version.split()[0]}",
         flush=True,
     )
-    round_time, rounds = selection.PROFILE_SETTINGS[args.profile]
-    estimate = eta.estimate(scenarios, args.round_time or round_time, args.rounds or rounds)
+    round_time, rounds, trials = selection.PROFILE_SETTINGS[args.profile]
+    estimate = eta.estimate(
+        scenarios, args.round_time or round_time, args.rounds or rounds, args.trials or trials
+    )
     print(f"estimated duration: about {_fmt_duration(estimate)} (a rough model; the machine's load adds)")
     over = sum(s.processes > cpus for s in scenarios)
     if over:
@@ -316,12 +320,19 @@ def _run(args: argparse.Namespace) -> int:
         print(f"ipcbench: {account.line()}", file=sys.stderr)
         print("ipcbench: no benchmark finished; nothing saved", file=sys.stderr)
         return exit_code if interrupted else EXIT_FAILED
+    # Scenarios saved with fewer trials than planned (--max-time or a stop cut the later ones).
+    cut = [
+        b["extra_info"]["scenario"]
+        for b in data["benchmarks"]
+        if b.get("extra_info", {}).get("trial_count", 1) < b.get("extra_info", {}).get("trials_planned", 1)
+    ]
     data["ipcbench"] = {
         "schema": schema.SCHEMA_VERSION,
-        "complete": not account.failed and not interrupted and not account.not_run,
+        "complete": not account.failed and not interrupted and not account.not_run and not cut,
         "interrupted": interrupted,
         "failed": list(account.failed),
         "not_run": list(account.not_run),
+        "trials_cut": cut,
         "not_installed": dict(account.not_installed),
         "account": account.counts(),
         "max_time": args.max_time,
@@ -353,6 +364,12 @@ def _run(args: argparse.Namespace) -> int:
         print(
             f"ipcbench: --max-time {args.max_time:g} s: {len(not_run)} scenarios not run, saved as an "
             f"incomplete run: {', '.join(not_run)}",
+            file=sys.stderr,
+        )
+    if cut:
+        print(
+            f"ipcbench: {len(cut)} scenarios saved with fewer trials than planned (--max-time): "
+            f"{', '.join(cut)}",
             file=sys.stderr,
         )
     print(f"ipcbench: {account.line()}")
@@ -619,7 +636,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_selection(run)
     _add_plugin(run)
     run.add_argument("--output", "-o", metavar="PATH", help="results file (default: a new name in results/)")
-    run.add_argument("--rounds", type=_positive_int, help="timed rounds per scenario")
+    run.add_argument("--rounds", type=_positive_int, help="timed rounds per trial")
+    run.add_argument(
+        "--trials",
+        type=_positive_int,
+        help="independent trials per scenario, each with fresh workers, spread over the run",
+    )
     run.add_argument("--round-time", type=_positive_float, metavar="S", help="target seconds per round")
     run.add_argument(
         "--deadline",

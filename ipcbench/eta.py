@@ -30,8 +30,10 @@ BULK_BYTES_PER_S = 1e9
 CALIBRATION_ROUNDS = 1 + CALIBRATION_WINDOW
 #: A typical round trip of one ping-pong pair on a small VM (40-90 µs unpinned on 2 vCPUs).
 LATENCY_RTT_S = 50e-6
-#: pytest's and the rig's own cost per benchmark.
-OVERHEAD_S = 0.05
+#: pytest's and the rig's own cost per trial, beyond starting the workers.  A trial of a 2-process
+#: fork scenario with ~3 ms of rounds took a median 34 ms (14 ms at least) in all, with the 2-vCPU
+#: VM loaded by other work (load average 6.5): so about 0.02 s here, and the rest its workers' start.
+OVERHEAD_S = 0.02
 
 
 def kind(scenario: Scenario | None) -> str:
@@ -41,8 +43,22 @@ def kind(scenario: Scenario | None) -> str:
     return f"{scenario.pattern}-{scenario.processes}p-{scenario.start_method}"
 
 
-def expected(scenario: Scenario | None, round_time: float, rounds: int, warmup_rounds: int = 1) -> float:
-    """Model seconds for one scenario; None (a calibration item) counts as a plain 2-process one."""
+def expected(
+    scenario: Scenario | None,
+    round_time: float,
+    rounds: int,
+    warmup_rounds: int = 1,
+    *,
+    trials: int = 1,
+    first: bool = True,
+) -> float:
+    """Model seconds for one trial of a scenario; None (a calibration item) counts as a plain
+    2-process one.
+
+    The ``first`` trial calibrates the batch; later ones reuse it and only warm up (at least one
+    untimed round: a fresh worker's first round pays one-off costs).  ``trials`` matters to latency,
+    whose timed rounds stretch towards a tail sample count shared by all trials.
+    """
     processes = scenario.processes if scenario else 2
     start = WORKER_START_S[scenario.start_method if scenario else "fork"] * processes
     floor = 8 * scenario.payload_bytes / BULK_BYTES_PER_S if scenario else 0.0
@@ -55,14 +71,19 @@ def expected(scenario: Scenario | None, round_time: float, rounds: int, warmup_r
     if scenario is not None and scenario.pattern == "latency":
         # Timed latency rounds stretch to collect enough round trips for the tail percentiles.
         d = Settings()
-        trips = -(-d.tail_samples // rounds) / scenario.producers
+        trips = -(-d.tail_samples // (rounds * trials)) / scenario.producers
         timed = max(per_round, min(per_round * d.latency_stretch, trips * LATENCY_RTT_S))
-    return OVERHEAD_S + start + per_round * (CALIBRATION_ROUNDS + warmup_rounds) + timed * rounds
+    untimed = CALIBRATION_ROUNDS + warmup_rounds if first else max(1, warmup_rounds)
+    return OVERHEAD_S + start + per_round * untimed + timed * rounds
 
 
-def estimate(scenarios: Iterable[Scenario], round_time: float, rounds: int) -> float:
+def estimate(scenarios: Iterable[Scenario], round_time: float, rounds: int, trials: int = 1) -> float:
     """The model's total for a sweep, printed before a run starts so nobody starts hours by accident."""
-    return sum(expected(s, round_time, rounds) for s in scenarios)
+    total = 0.0
+    for s in scenarios:
+        total += expected(s, round_time, rounds, trials=trials)
+        total += (trials - 1) * expected(s, round_time, rounds, trials=trials, first=False)
+    return total
 
 
 def seconds_left(done: Iterable[tuple[str, float, float]], remaining: Iterable[tuple[str, float]]) -> float:

@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from ipcbench import api, catalog, eta, machine, mechanisms, preflight, schema, selection, tree
+from ipcbench import api, catalog, eta, machine, mechanisms, preflight, schema, selection, tree, trials
 from ipcbench.harness import Settings
 from ipcbench.scenario import Scenario, ScenarioError
+from ipcbench.trials import Trial, TrialLog
 
 PROFILE_SETTINGS = selection.PROFILE_SETTINGS
 
@@ -39,7 +40,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="load mechanisms from a plugin file or module (repeatable); entry points load by themselves",
     )
     g.addoption("--ipc-round-time", type=float, default=None, help="target seconds per timed round")
-    g.addoption("--ipc-rounds", type=int, default=None, help="timed rounds per scenario")
+    g.addoption("--ipc-rounds", type=int, default=None, help="timed rounds per trial")
+    g.addoption(
+        "--ipc-trials",
+        type=int,
+        default=None,
+        help="independent trials per scenario, each with fresh workers, interleaved over the run",
+    )
     g.addoption("--ipc-deadline", type=float, default=5.0, help="seconds a round may overrun before failing")
     g.addoption("--ipc-progress", action="store_true", help="one line per scenario with its figure")
     g.addoption(
@@ -94,10 +101,11 @@ def selected(config: pytest.Config) -> list[Scenario]:
 
 
 def settings(config: pytest.Config) -> Settings:
-    round_time, rounds = PROFILE_SETTINGS[config.getoption("ipc_profile")]
+    round_time, rounds, trial_count = PROFILE_SETTINGS[config.getoption("ipc_profile")]
     return Settings(
         round_time=config.getoption("ipc_round_time") or round_time,
         rounds=config.getoption("ipc_rounds") or rounds,
+        trials=config.getoption("ipc_trials") or trial_count,
         grace=config.getoption("ipc_deadline"),
     )
 
@@ -134,6 +142,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     ids = [s.id for s in metafunc.config.stash[_SCENARIOS].values() if s.pattern == pattern]
     # Parametrized by id (indirect), so pytest-benchmark saves a readable string in "params".
     metafunc.parametrize("scenario", ids, ids=ids, indirect=True)
+    if trials.PARAM in metafunc.fixturenames:
+        count = metafunc.config.stash[_SETTINGS].trials
+        labels = [f"trial{k + 1}" for k in range(count)]
+        metafunc.parametrize(trials.PARAM, range(count), ids=labels, indirect=True)
 
 
 @pytest.fixture
@@ -150,6 +162,17 @@ def ipc_settings(request: pytest.FixtureRequest) -> Settings:
     return request.config.stash[_SETTINGS]
 
 
+@pytest.fixture
+def ipc_trial(request: pytest.FixtureRequest) -> Trial:
+    """This item's trial of its scenario, with the log its earlier trials left."""
+    config = request.config
+    scenario_id = request.node.callspec.params["scenario"]
+    log = config.stash.setdefault(_TRIAL_LOGS, {}).setdefault(scenario_id, TrialLog())
+    start = config.stash.get(_START, None)
+    started = time.monotonic() - start.monotonic if start is not None else 0.0
+    return Trial(request.param, started, config.stash[_SETTINGS].trials, log)
+
+
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
     start = config.stash.get(_START, None)
     facts = start.facts if start is not None else machine.facts()
@@ -164,11 +187,20 @@ def pytest_benchmark_generate_commit_info(config: pytest.Config) -> dict[str, An
     return dict(start.commit_info) if start is not None else None
 
 
-def pytest_benchmark_update_json(config: pytest.Config, output_json: dict[str, Any]) -> None:
+def pytest_benchmark_update_json(
+    config: pytest.Config, benchmarks: list[Any], output_json: dict[str, Any]
+) -> None:
     # pytest-benchmark stamps the time it saves, hours after the start of a long run.
     start = config.stash.get(_START, None)
     if start is not None:
         output_json["datetime"] = start.datetime
+    # One benchmark per scenario, all its trials' rounds in it; none for a scenario a trial failed.
+    failed: set[str] = config.stash.get(_FAILED, set())
+    output_json["benchmarks"] = trials.merge(
+        output_json["benchmarks"],
+        failed=failed,
+        rounds_of={b.fullname: list(b.stats.data) for b in benchmarks if b.stats},
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,6 +211,8 @@ class Start:
     datetime: str
     commit_info: Mapping[str, Any]
     facts: Mapping[str, Any]
+    #: ``time.monotonic()`` at the start: trials say when they began relative to it.
+    monotonic: float = 0.0
 
     @classmethod
     def now(cls, config: pytest.Config) -> Start:
@@ -188,12 +222,19 @@ class Start:
             datetime=dt.datetime.now(dt.UTC).isoformat(),
             commit_info=get_commit_info(config.getoption("benchmark_project_name", None)),
             facts=machine.facts(),
+            monotonic=time.monotonic(),
         )
 
 
 _START = pytest.StashKey[Start]()
 _PREFLIGHT = pytest.StashKey[dict[str, Any]]()
 _NOT_RUN = pytest.StashKey[str]()
+_TRIAL_LOGS = pytest.StashKey[dict[str, TrialLog]]()
+#: Scenarios a trial of which failed (they get no figure) or was cut by --max-time.
+_FAILED = pytest.StashKey[set[str]]()
+_CUT = pytest.StashKey[set[str]]()
+#: On an item skipped because an earlier trial of its scenario failed.
+_EARLIER_FAILED = pytest.StashKey[bool]()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -225,6 +266,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         config.hook.pytest_deselected(items=dropped)
         gone = set(dropped)
         items[:] = [i for i in items if i not in gone]
+    items[:] = trials.interleave(items, _item_trial)
+
+
+def _item_trial(item: pytest.Item) -> int:
+    """The trial index an item runs (0 for items without trials, e.g. calibration)."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    trial = params.get(trials.PARAM, 0)
+    return trial if isinstance(trial, int) else 0
 
 
 def _empty_pattern(item: pytest.Item) -> bool:
@@ -252,7 +301,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
     def model(item: pytest.Item) -> tuple[str, float]:
         scenario = _item_scenario(item)[1]
-        cost = eta.expected(scenario, settings.round_time, settings.rounds, settings.warmup_rounds)
+        cost = eta.expected(
+            scenario,
+            settings.round_time,
+            settings.rounds,
+            settings.warmup_rounds,
+            trials=settings.trials,
+            first=_item_trial(item) == 0,
+        )
         return eta.kind(scenario), cost
 
     session.config.stash[_PROGRESS] = {
@@ -266,11 +322,22 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """``--max-time``: a scenario that would end after the stop time is not started, and listed."""
+    """``--max-time``: a scenario that would end after the stop time is not started, and listed.
+
+    A later trial that would end too late is not run either, nor any trial after it: the scenario
+    keeps the trials it has (``trial_count`` below ``trials_planned``).  A scenario one trial of
+    which failed runs no more trials: it has no figure anyway, and they count as failed.
+    """
+    name = _item_scenario(item)[0]
+    if name in item.config.stash.get(_FAILED, set()):
+        item.stash[_EARLIER_FAILED] = True
+        pytest.skip("an earlier trial of this scenario failed")
+    cut = item.config.stash.setdefault(_CUT, set())
     stop_at = item.config.getoption("ipc_stop_at")
-    if stop_at is None or time.time() + _predicted(item) <= stop_at:
+    if name not in cut and (stop_at is None or time.time() + _predicted(item) <= stop_at):
         return
-    item.stash[_NOT_RUN] = _item_scenario(item)[0]
+    cut.add(name)
+    item.stash[_NOT_RUN] = name
     pytest.skip("not started: the run's --max-time would be exceeded")
 
 
@@ -289,6 +356,8 @@ def _outcome(item: pytest.Item, report: pytest.TestReport) -> str:
     if report.passed:
         return "measured"
     if report.skipped:
+        if _EARLIER_FAILED in item.stash:
+            return "failed"
         if _NOT_RUN in item.stash:
             return "not_run"
         scenario = _item_scenario(item)[1]
@@ -301,6 +370,8 @@ def _outcome(item: pytest.Item, report: pytest.TestReport) -> str:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     report: pytest.TestReport = (yield).get_result()
+    if report.failed and _item_scenario(item)[1] is not None:
+        item.config.stash.setdefault(_FAILED, set()).add(_item_scenario(item)[0])
     # An item ends in its call, or in a setup that did not pass (skipped or failed): count it once.
     if not (call.when == "call" or (call.when == "setup" and not report.passed)):
         return
@@ -336,6 +407,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 figure += f"  p50 {info[key]['p50'] / 1000:8.1f} µs"
         if "lost_updates" in info:
             figure += f"  lost {info['lost_updates']}"
+    if item.config.stash[_SETTINGS].trials > 1 and _item_scenario(item)[1] is not None:
+        name += f" #{_item_trial(item) + 1}"
     # Printed here, not in setup: output during setup is captured.
     writer = item.config.get_terminal_writer()
     writer.line(f"[{state['ended']:>{len(str(total))}}/{total}] {name:<44} {figure:<38} ~{left:.0f} s left")

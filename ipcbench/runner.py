@@ -13,6 +13,7 @@ from typing import Any
 from ipcbench import machine, mechanisms, schema, stability
 from ipcbench.harness import Rig, RoundResult, Settings
 from ipcbench.scenario import Scenario, format_size
+from ipcbench.trials import Trial
 
 #: pyperf warns when the standard deviation reaches 10% of the mean; so do we (see ipcbench.stability).
 SPREAD_WARN = stability.SPREAD_WARN
@@ -80,6 +81,9 @@ def describe(
     elif scenario.pattern == "startup":
         # Start-up is timed per operation; lower is better.
         info["op_ns"] = percentiles([a for r in results for a in r.rtts])
+    cpu = cpu_per_message(scenario, results)
+    if cpu is not None:
+        info["cpu_ns_per_msg"] = cpu
     # Pattern figures (e.g. lost_updates, updates_expected) are summed over the timed rounds.
     for key in results[-1].extra:
         info[key] = sum(r.extra.get(key, 0) for r in results)
@@ -95,6 +99,42 @@ def describe(
         warnings.append(f"lost updates: {info['lost_updates']} of {info['updates_expected']} (no lock)")
     info["warnings"] = warnings
     return info
+
+
+def cpu_per_message(scenario: Scenario, results: Sequence[RoundResult]) -> float | None:
+    """The workers' CPU time per message (operation), median over rounds; None for start-up, whose
+    work is in the processes it starts, not in its workers."""
+    if scenario.pattern == "startup":
+        return None
+    return statistics.median(r.cpu_ns / r.messages for r in results)
+
+
+def trial_record(
+    scenario: Scenario,
+    trial: Trial,
+    results: Sequence[RoundResult],
+    round_s: Sequence[float],
+    pids: list[int],
+) -> dict[str, Any]:
+    """One entry of ``extra_info["trials"]``: one trial's own figures (keys in :mod:`ipcbench.schema`)."""
+    n = results[-1].messages
+    record: dict[str, Any] = {
+        "trial": trial.index,
+        "started_s": round(trial.started_s, 3),
+        "rounds": len(results),
+        "messages": n,
+        "msgs_per_s": n / statistics.median(round_s),
+        "worker_pids": pids,
+    }
+    per_op = percentiles([a for r in results for a in r.rtts]).get("p50")
+    if scenario.pattern == "latency":
+        record["rtt_p50_ns"] = per_op
+    elif scenario.pattern == "startup":
+        record["op_p50_ns"] = per_op
+    cpu = cpu_per_message(scenario, results)
+    if cpu is not None:
+        record["cpu_ns_per_msg"] = cpu
+    return record
 
 
 def _fault(scenario: Scenario) -> tuple[int, str] | None:
@@ -116,19 +156,32 @@ def _pickles(mechanism: str) -> bool:
     return m is not None and m.carries == "objects"
 
 
-def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings) -> None:
+def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings, trial: Trial | None = None) -> None:
     """Start warm workers, calibrate the batch, time ``rounds`` verified rounds, describe them.
 
     pytest-benchmark times the workers' round only: the parent's preparation (splitting the batch,
     resetting what one-sided workers share) runs before its clock as pedantic's ``setup``, and the
     verification after it as ``teardown``; a failed check still fails the benchmark.  Its statistics
     are then rescaled to time per message (:func:`per_message`).
+
+    One call is one ``trial`` with freshly started workers.  The first trial of a scenario calibrates
+    the batch; later ones reuse it from the trial's log.  ``extra_info`` then describes every trial
+    so far pooled, with one record per trial under ``trials``; the log keeps this trial's rounds for
+    the next one only once it has succeeded.
     """
+    trial = trial or Trial()
+    log = trial.log
     benchmark.group = f"{scenario.pattern} {format_size(scenario.payload_bytes)}"
     timed: list[RoundResult] = []
     fault = _fault(scenario)
     with Rig(scenario, settings) as rig:
-        n = rig.sample_batch(rig.calibrate())
+        if log.batch is None:
+            n = rig.sample_batch(rig.calibrate())
+        else:
+            n = log.batch
+            # Fresh workers' first round pays one-off costs (connections, first-touch page faults),
+            # as calibration's first round did in the first trial: untimed, it warms up.
+            rig.run_round(n)
 
         def prepare() -> None:
             rig.prepare_round(n)
@@ -145,7 +198,8 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings) -> None
         def verify() -> None:
             timed.append(rig.verify_round())
 
-        # Calibration's last round ran at the calibrated batch size: it counts as one warm-up round.
+        # Calibration's last round (a later trial: its first round) ran at the timed batch size: it
+        # counts as one warm-up round.
         warmup = max(0, settings.warmup_rounds - 1)
         try:
             benchmark.pedantic(
@@ -160,6 +214,7 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings) -> None
             raise
         affinity = rig.worker_affinity()
         placement = rig.placement
+        pids = [w.process.pid for w in rig.workers]
     meta = getattr(benchmark, "stats", None)
     stats = getattr(meta, "stats", None)
     if stats:
@@ -170,9 +225,17 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings) -> None
     else:  # --benchmark-disable: pytest-benchmark kept no stats; use our own clock.
         measured = timed
         round_s = [r.elapsed_ns / 1e9 for r in measured]
-    info = describe(scenario, settings, measured, round_s, affinity)
+    record = trial_record(scenario, trial, measured, round_s, pids)
+    info = describe(scenario, settings, log.results + measured, log.round_s + round_s, affinity)
     info["placement_masks"] = placement
+    info["trials"] = [*log.records, record]
+    info["trial_count"] = len(info["trials"])
+    info["trials_planned"] = trial.planned
     benchmark.extra_info.update(info)
+    log.batch = n
+    log.results += measured
+    log.round_s += round_s
+    log.records.append(record)
 
 
 def per_message(meta: Any, n: int) -> None:
