@@ -38,6 +38,27 @@ that changes a key's meaning or removes one; adding a key is not a change):
    ``round_s``: the timed rounds' raw durations in seconds.  In ``rtt_ns``/``op_ns`` a tail
    percentile (p90, p99, p999) is null unless :data:`TAIL_MIN_SAMPLES` samples stand behind it;
    ``count`` says how many there were (the loader applies the same rule to version 1 files).
+   Keys added since, without a version change:
+   - trials: a scenario is measured in independent trials, each with freshly started workers,
+     interleaved over the run; the file keeps one benchmark per scenario.  ``stats.data`` and
+     ``round_s`` hold every timed round of every trial, and the top-level figures (``msgs_per_s``,
+     ``rtt_ns``, ``op_ns``, ``cpu_ns_per_msg``, ``rounds``...) are computed over all trials pooled.
+     ``trial_count``: trials saved; ``trials_planned``: trials the run planned (``--max-time`` may
+     cut later ones; the run's top-level ``ipcbench["trials_cut"]`` lists such scenarios).
+     ``trials``: one dict per trial, in trial order, with ``trial`` (0-based), ``started_s``
+     (seconds since the run started, when the trial began), ``rounds``, ``messages`` (the batch of
+     a round, the same in every trial: the first calibrates it), ``msgs_per_s`` (from the trial's
+     median round; operations/s for one-sided patterns), ``worker_pids`` (its workers' pids: fresh
+     in each trial), and where they apply ``rtt_p50_ns`` (latency: the trial's p50 round trip),
+     ``op_p50_ns`` (startup: the trial's p50 per operation) and ``cpu_ns_per_msg``.
+   - ``cpu_ns_per_msg`` (every pattern but startup; also per trial): the CPU time (user + system)
+     the workers spent per message (per round trip for latency, per operation for the one-sided
+     patterns), median over rounds of the workers' summed CPU time over the round's batch.  Each
+     worker reads its own CPU clock around its share of a round, verification excluded; every
+     thread of the worker counts (a Queue's feeder thread, while the share runs).  It is not a
+     steadier figure than the rate: a spinning channel burns CPU while it waits, and a faster run
+     sleeps and wakes less per message, so it often moves against the rate.  Start-up has none:
+     its work is done in the processes it starts.
 """
 
 from __future__ import annotations
