@@ -252,11 +252,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         config.stash[_PREFLIGHT] = preflight.collect(most)
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The calibration group runs only with --ipc-calibration; otherwise it is deselected.
 
     A pattern the selection leaves empty is deselected too, instead of showing as a skipped item
     (six patterns: a one-pattern selection would otherwise count five empty items in its progress).
+    Then the trials are interleaved (last, so a plugin that shuffles the items cannot undo it).
     """
     calibrate = config.getoption("ipc_calibration")
     dropped = [

@@ -137,15 +137,17 @@ def trial_record(
     return record
 
 
-def _fault(scenario: Scenario) -> tuple[int, str] | None:
-    """``IPCBENCH_FAULT=SCENARIO_ID[=SIGNAL:ROLE]``: a test hook that signals one worker mid-round.
+def _fault(scenario: Scenario, trial: int = 0) -> tuple[int, str] | None:
+    """``IPCBENCH_FAULT=SCENARIO_ID[@TRIAL][=SIGNAL:ROLE]``: a test hook that signals one worker
+    mid-round, in every trial of the scenario or only in trial ``TRIAL`` (0-based).
 
     It lets the tests check, through the real command line, what a user sees when a worker dies
     (default ``KILL:consumer``) or stalls (``STOP:consumer``).
     """
     spec = os.environ.get("IPCBENCH_FAULT", "")
     target, _, action = spec.partition("=")
-    if target != scenario.id:
+    target, at, only = target.partition("@")
+    if target != scenario.id or (at and only != str(trial)):
         return None
     sig, _, role = (action or "KILL:consumer").partition(":")
     return getattr(signal, f"SIG{sig.upper()}"), role or "consumer"
@@ -173,7 +175,7 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings, trial: 
     log = trial.log
     benchmark.group = f"{scenario.pattern} {format_size(scenario.payload_bytes)}"
     timed: list[RoundResult] = []
-    fault = _fault(scenario)
+    fault = _fault(scenario, trial.index)
     with Rig(scenario, settings) as rig:
         if log.batch is None:
             n = rig.sample_batch(rig.calibrate())

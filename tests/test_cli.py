@@ -16,7 +16,7 @@ from ipcbench import schema
 from ipcbench.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY_RUN = ["--rounds", "2", "--round-time", "0.002"]
+TINY_RUN = ["--rounds", "2", "--round-time", "0.002", "--trials", "2"]
 ONE_PAIR_8B_THROUGHPUT = ["--payload", "8", "--processes", "2", "--pattern", "throughput"]
 
 
@@ -164,7 +164,8 @@ def test_tiny_run_saves_plain_pytest_benchmark_json_with_ipcbench_fields(tmp_pat
         assert info["msgs_per_s"] > 0 and info["bytes_per_s"] == pytest.approx(
             info["msgs_per_s"] * info["payload_bytes"]
         )
-        assert len(bench["stats"]["data"]) == 2  # per-round samples are kept for the regression gate
+        # Per-round samples of every trial are kept for the regression gate.
+        assert len(bench["stats"]["data"]) == 2 * 2 and len(info["trials"]) == 2
         assert bench["params"] == {"scenario": info["scenario"]}
         if info["pattern"] == "latency":
             rtt = info["rtt_ns"]
@@ -232,6 +233,7 @@ def test_benchmarks_run_under_plain_pytest(method, tmp_path):
             "--ipc-processes=2",
             f"--ipc-start-method={method}",
             "--ipc-round-time=0.002",
+            "--ipc-trials=2",
         ],
         capture_output=True,
         text=True,
@@ -239,7 +241,7 @@ def test_benchmarks_run_under_plain_pytest(method, tmp_path):
         cwd=ROOT,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "4 passed" in proc.stdout
+    assert "8 passed" in proc.stdout  # four scenarios, two trials each
 
 
 @pytest.mark.parametrize(("method", "action"), [("spawn", "KILL:producer"), ("forkserver", "STOP:consumer")])
