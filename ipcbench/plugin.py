@@ -409,6 +409,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
                 figure += f"  p50 {info[key]['p50'] / 1000:8.1f} µs"
         if "lost_updates" in info:
             figure += f"  lost {info['lost_updates']}"
+    if _EARLIER_FAILED in item.stash:
+        figure = "not run: a trial failed"
     if item.config.stash[_SETTINGS].trials > 1 and _item_scenario(item)[1] is not None:
         name += f" #{_item_trial(item) + 1}"
     # Printed here, not in setup: output during setup is captured.

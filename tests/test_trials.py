@@ -216,7 +216,9 @@ def test_a_failure_in_a_later_trial_fails_the_scenario(tmp_path):
     (bench,) = data["benchmarks"]
     assert bench["extra_info"]["scenario"] == "os_pipe-throughput-2p-8B-fork"
     assert bench["extra_info"]["trial_count"] == 3
-    assert f"{PIPE_TP} #3" not in proc.stdout  # not run after its second trial failed
+    lines = [line for line in proc.stdout.splitlines() if f"{PIPE_TP} #" in line]
+    assert len(lines) == 3 and "msg/s" in lines[0] and "FAILED" in lines[1]
+    assert "not run: a trial failed" in lines[2]  # after its second trial failed, its third did not run
 
 
 # --- --max-time cuts trials -------------------------------------------------------------------------
@@ -245,16 +247,16 @@ def _items(config: _Config, scenario: Scenario, count: int) -> list[Any]:
     config.stash[plugin._SCENARIOS] = {scenario.id: scenario}
     config.stash[plugin._PROGRESS] = {
         "done": [],
+        "ended": 0,
         "models": [("k", 1.0)] * count,
         "index": {i.nodeid: n for n, i in enumerate(items)},
     }
     return items
 
 
-def test_max_time_keeps_the_trials_that_ran_and_lists_a_scenario_only_if_none_did(tmp_path):
-    not_run = tmp_path / "not_run.txt"
+def test_max_time_cuts_the_later_trials_and_a_scenario_with_a_trial_counts_as_measured():
     scenario = Scenario("pipe_bytes", "throughput", 1, 1, 8, "fork")
-    config = _Config(ipc_stop_at=time.time() + 3600, ipc_not_run_file=str(not_run))
+    config = _Config(ipc_stop_at=time.time() + 3600)
     first, second, third = _items(config, scenario, 3)
     plugin.pytest_runtest_setup(first)  # fits: runs
     config.options["ipc_stop_at"] = time.time() - 1
@@ -263,14 +265,26 @@ def test_max_time_keeps_the_trials_that_ran_and_lists_a_scenario_only_if_none_di
     config.options["ipc_stop_at"] = time.time() + 3600
     with pytest.raises(pytest.skip.Exception):
         plugin.pytest_runtest_setup(third)  # a cut scenario stays cut, even if time came back
-    assert not not_run.exists()  # it has a trial: saved with fewer than planned, not "not run"
+    skipped = SimpleNamespace(passed=False, skipped=True)
+    assert plugin._outcome(second, skipped) == plugin._outcome(third, skipped) == "not_run"
+    # Its first trial was saved: the run counts it measured (listed under trials_cut), not "not run".
+    account = cli.Account.of([scenario], {scenario.id}, {scenario.id: "not_run"}, interrupted=False)
+    assert account.measured == (scenario.id,) and account.not_run == ()
 
-    config = _Config(ipc_stop_at=time.time() - 1, ipc_not_run_file=str(not_run))
-    items = _items(config, scenario, 3)
-    for item in items:
-        with pytest.raises(pytest.skip.Exception):
-            plugin.pytest_runtest_setup(item)
-    assert not_run.read_text().split() == [scenario.id]
+
+def test_after_a_failed_trial_the_later_ones_are_not_run_and_count_as_failed():
+    scenario = Scenario("pipe_bytes", "throughput", 1, 1, 8, "fork")
+    config = _Config()
+    first, second = _items(config, scenario, 2)
+    # The report hook as pluggy drives a hook wrapper: up to its yield, then resumed with the result.
+    hook = plugin.pytest_runtest_makereport(first, SimpleNamespace(when="call", duration=0.1))
+    next(hook)
+    failed = SimpleNamespace(failed=True, passed=False, skipped=False)
+    with pytest.raises(StopIteration):
+        hook.send(SimpleNamespace(get_result=lambda: failed))
+    with pytest.raises(pytest.skip.Exception, match="earlier trial"):
+        plugin.pytest_runtest_setup(second)
+    assert plugin._outcome(second, SimpleNamespace(passed=False, skipped=True)) == "failed"
 
 
 # --- eta --------------------------------------------------------------------------------------------
