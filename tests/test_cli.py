@@ -91,6 +91,7 @@ def test_mechanisms_lists_each_pattern_with_its_own_members_in_one_column(capsys
         (["list", "--start-method", "teleport"], "unknown start method"),
         (["list", "--processes", "3", "--mechanism", "pipe"], "matches no scenario"),
         (["run", "--rounds", "0"], "at least 1"),
+        (["run", "--trials", "0"], "at least 1"),
         (["run", "--round-time", "-1"], "must be positive"),
         (["run", "--deadline", "soon"], "not a number"),
         (["run", "--payload", "1TiB"], "cannot parse size"),
