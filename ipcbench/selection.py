@@ -20,7 +20,7 @@ from ipcbench.scenario import (
 PROFILES = ("quick", "full")
 
 #: Per profile: (target seconds per round, timed rounds per trial, trials per scenario).
-#: The quick profile keeps its 214 scenarios under a minute on 2 CPUs by the model (ipcbench.eta), with
+#: The quick profile keeps its scenarios (224) under a minute on 2 CPUs by the model (ipcbench.eta), with
 #: room for a few more: each trial costs ~40 ms of start-up however short its rounds, so three fit.
 PROFILE_SETTINGS = {"quick": (0.004, 3, 3), "full": (0.05, 4, 6)}
 
