@@ -141,7 +141,14 @@ def test_two_real_tiny_runs_pair_up(tmp_path, capsys):
         for b in read(paths[0])["benchmarks"]
     }
     for pair in slowed["pairs"]:
-        assert pair["verdict"] == ("slower" if trials[pair["scenario"]] >= 3 else "noisy")
+        if trials[pair["scenario"]] < 3:
+            assert pair["verdict"] == "noisy"
+        else:
+            # Judged, it is slower; a loaded machine's trials (bimodal with placement) may leave its
+            # smallest detectable change above the threshold, and then it says so instead.
+            assert pair["verdict"] == "slower" or (
+                pair["verdict"] == "noisy" and pair["mdc"] > pair["threshold"]
+            )
     for path, side in zip(paths, (0, 1), strict=True):
         saved = {
             b["extra_info"]["scenario"]: b["extra_info"] for b in json.loads(path.read_text())["benchmarks"]

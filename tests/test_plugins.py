@@ -17,7 +17,7 @@ from ipcbench.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "tcp_connection.py"
 PLUGINS = Path(__file__).resolve().parent / "plugins"
-TINY_RUN = ["--rounds", "2", "--round-time", "0.005"]
+TINY_RUN = ["--rounds", "2", "--round-time", "0.005", "--trials", "2"]
 METHODS = ["--start-method", "fork", "--start-method", "spawn", "--start-method", "forkserver"]
 
 
@@ -99,8 +99,9 @@ def test_the_readme_example_runs_under_every_start_method_into_the_report(tmp_pa
         for pattern in ("throughput", "latency"):
             for mechanism in ("tcp_connection", "pipe_bytes"):
                 info = measured[mechanism, pattern, method]["extra_info"]
-                # Two timed rounds, each verified (count and checksums) or the run would have failed.
-                assert info["rounds"] == 2 and info["messages"] > 0
+                # Two timed rounds a trial, each verified (count and checksums) or the run would have
+                # failed; each trial with fresh workers, which load the plugin again.
+                assert info["rounds"] == 2 * 2 and info["trial_count"] == 2 and info["messages"] > 0
     page = (report / "index.html").read_text()
     assert "tcp_connection" in page and "pipe_bytes" in page
     # The other readers key on the mechanism's name alone: the plugin needs no loading there.
