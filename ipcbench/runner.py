@@ -183,7 +183,11 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings, trial: 
             n = log.batch
             # Fresh workers' first round pays one-off costs (connections, first-touch page faults),
             # as calibration's first round did in the first trial: untimed, it warms up.
-            rig.run_round(n)
+            warm = rig.run_round(n).elapsed_ns / 1e9
+            if scenario.pattern != "startup" and warm < settings.round_time / 2:
+                # The first trial sized the batch at a slower moment or placement: these workers would
+                # time rounds under half the target, too short to trust.  Size it again.
+                n = rig.sample_batch(rig.calibrate())
 
         def prepare() -> None:
             rig.prepare_round(n)

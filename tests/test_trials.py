@@ -3,6 +3,7 @@ saving into one benchmark per scenario; and the workers' CPU time per message.""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
@@ -114,6 +115,7 @@ def test_a_later_trial_reuses_the_batch_with_fresh_workers_and_pools_the_rounds(
         raise AssertionError("a later trial calibrated again")
 
     monkeypatch.setattr(Rig, "calibrate", no_calibration)
+    monkeypatch.setattr(Rig, "run_round", _rounds_lasting(SETTINGS.round_time))
     second = FakeBenchmark([], round_s=4.0)
     runner.run_scenario(second, LOCK, SETTINGS, Trial(1, 1.5, 2, log))
     info = second.extra_info
@@ -129,6 +131,37 @@ def test_a_later_trial_reuses_the_batch_with_fresh_workers_and_pools_the_rounds(
     assert not set(one["worker_pids"]) & set(two["worker_pids"])
     # pytest-benchmark's statistics hold this trial's rounds; the merge on saving pools them.
     assert second.stats.stats.data == [pytest.approx(4.0 / n)] * SETTINGS.rounds
+
+
+def _rounds_lasting(seconds: float) -> Any:
+    """Rig.run_round that runs the real round but reports it as lasting ``seconds``."""
+    real = Rig.run_round
+
+    def run_round(self: Rig, n: int) -> Any:
+        return dataclasses.replace(real(self, n), elapsed_ns=int(seconds * 1e9))
+
+    return run_round
+
+
+def test_a_later_trial_whose_reused_batch_runs_short_sizes_it_again(monkeypatch, no_leaks):
+    """Rounds under half the target are too short to trust: a later trial whose warm-up round at the
+    first trial's batch is that short calibrates again instead of timing short rounds."""
+    log = TrialLog()
+    runner.run_scenario(FakeBenchmark([], round_s=2.0), LOCK, SETTINGS, Trial(0, 0.5, 2, log))
+    n = log.batch
+    assert n is not None
+    calibrated: list[int] = []
+
+    def calibrate(self: Rig) -> int:
+        calibrated.append(1)
+        return 3 * n
+
+    monkeypatch.setattr(Rig, "calibrate", calibrate)
+    monkeypatch.setattr(Rig, "run_round", _rounds_lasting(SETTINGS.round_time / 3))
+    second = FakeBenchmark([], round_s=2.0)
+    runner.run_scenario(second, LOCK, SETTINGS, Trial(1, 1.5, 2, log))
+    assert calibrated == [1]
+    assert second.extra_info["trials"][1]["messages"] == 3 * n == log.batch
 
 
 # --- CPU time per message -----------------------------------------------------------------------------
