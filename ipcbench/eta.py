@@ -27,7 +27,7 @@ STARTUP_OP_S = {"fork": 0.005, "forkserver": 0.02, "spawn": 0.08}
 BULK_BYTES_PER_S = 1e9
 #: Calibration: growing batches (about one full round in all), then a window of full rounds whose
 #: median confirms the batch.
-CALIBRATION_ROUNDS = 1 + CALIBRATION_WINDOW
+CALIBRATION_ROUNDS = 2 + CALIBRATION_WINDOW  # the warm-up, the window, one confirming round
 #: A typical round trip of one ping-pong pair on a small VM (40-90 µs unpinned on 2 vCPUs).
 LATENCY_RTT_S = 50e-6
 #: pytest's and the rig's own cost per trial, beyond starting the workers.  A trial of a 2-process

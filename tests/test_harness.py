@@ -253,7 +253,17 @@ def test_calibration_stops_after_three_rounds_that_agree(monkeypatch):
     sizes: list[int] = []
     scripted(monkeypatch, rig, [1e-3] + [2.5e-3] * 10, sizes)  # 8 messages take 20 ms from the start
     assert rig.calibrate() == 8
-    assert sizes == [8, 8, 8, 8]  # the warm-up round, then three that agree
+    assert sizes == [8, 8, 8, 8, 8]  # the warm-up round, three that agree, one warm round confirming
+
+
+def test_calibration_grows_a_batch_whose_warm_round_is_under_half_the_target(monkeypatch):
+    """Growing rounds pay first touches of memory they reach: three agreeing rounds of 20 ms at 8
+    messages, then a warm round of 4 ms, grow the batch to what a warm round says (40)."""
+    rig = Rig(scenario("pipe_bytes"), Settings(round_time=0.02))
+    sizes: list[int] = []
+    scripted(monkeypatch, rig, [1e-3] + [2.5e-3] * 3 + [0.5e-3] * 10, sizes)
+    assert rig.calibrate() == 40
+    assert sizes == [8, 8, 8, 8, 8, 40]  # the last round ran at the size returned
 
 
 def test_latency_batches_stretch_towards_the_tail_samples():
