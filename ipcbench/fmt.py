@@ -116,6 +116,17 @@ def percent(fraction: float) -> str:
     return f"{fraction:.1%}" if abs(fraction) < 0.0995 else f"{fraction:.0%}"
 
 
+#: Below this a p- or q-value prints as a bound: more digits would claim a precision the test lacks.
+P_FLOOR = 1e-4
+
+
+def p_value(p: float) -> str:
+    """A p- or q-value in two significant digits, never an exponent: ``0.042``, ``0.0012``, ``<0.0001``."""
+    if not math.isfinite(p):
+        return MISSING
+    return f"<{plain(P_FLOOR)}" if p < P_FLOOR else plain(p, digits=2)
+
+
 def ratio(times: float) -> str:
     """How many times: ``2.4×``, ``1.05×``, ``12×``."""
     return MISSING if not math.isfinite(times) else f"{plain(times)}×"

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import roster, stats
+from ipcbench import fmt, roster, stats
 from ipcbench.scenario import PATTERNS
 
 DEFAULT_THRESHOLD = 10.0
@@ -416,7 +416,7 @@ def _verdict(
             else:
                 verdict = "same"
                 if large and not significant:
-                    notes.append(f"not significant (q={q_value:.2g})")
+                    notes.append(f"not significant (q={'-' if q_value is None else fmt.p_value(q_value)})")
                 elif significant and not large:
                     notes.append(f"significant but within {j.threshold.percent:g}%")
                 elif large:

@@ -256,7 +256,7 @@ def _steps(steps: Sequence[Step], runs: Sequence[Run]) -> table.Table:
             _fmt(s.before),
             _fmt(s.after),
             f"{(s.slowdown - 1) * 100:+.0f}% slower",
-            f"{s.q_value:.2g}",
+            fmt.p_value(s.q_value),
         )
         for s in steps
     ]

@@ -31,7 +31,7 @@ def _cells(p: Pair) -> list[str]:
         fmt_value(p.baseline, p.unit),
         fmt_value(p.current, p.unit),
         "-" if p.ratio is None else f"x{p.ratio:.2f}",
-        "-" if p.q_value is None else f"{p.q_value:.2g}",
+        "-" if p.q_value is None else fmt.p_value(p.q_value),
         "-" if p.mdc is None or math.isinf(p.mdc) else f"{p.mdc:.0f}%",
         p.verdict.upper() if p.regression else "too noisy" if p.verdict == "noisy" else p.verdict,
         p.note,

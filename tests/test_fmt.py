@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -68,3 +69,15 @@ def test_sizes_parse_back(n: float) -> None:
     assert match, text
     scale = {"B": 1, "KiB": 1 << 10, "MiB": 1 << 20, "GiB": 1 << 30, "TiB": 1 << 40}[match[2]]
     assert abs(float(match[1]) * scale - n) <= 0.005 * n
+
+
+@pytest.mark.parametrize(
+    ("p", "text"), [(0.042, "0.042"), (0.5, "0.5"), (1.0, "1"), (0.00123, "0.0012"), (2.3e-5, "<0.0001")]
+)
+def test_p_values_print_two_digits_and_never_an_exponent(p, text):
+    assert fmt.p_value(p) == text
+
+
+@given(st.floats(min_value=0, max_value=1))
+def test_no_p_value_prints_an_exponent(p):
+    assert "e" not in fmt.p_value(p)
