@@ -30,7 +30,7 @@ from array import array
 from collections.abc import Callable
 from typing import Any
 
-from ipcbench import api, mechanisms
+from ipcbench import api, mechanisms, stability
 from ipcbench.scenario import PLACEMENTS, Scenario, ScenarioError
 
 #: Seconds for workers to start and report ready (spawn of many processes on 2 cores takes a while).
@@ -626,7 +626,7 @@ class Rig:
         # came out under half the target.  Confirm the size on a warm round; grow it while it is short.
         for _ in range(CALIBRATION_CONFIRMATIONS):
             last = self.run_round(n).elapsed_ns / 1e9
-            if last >= target / 2 or n >= self.settings.max_messages:
+            if last >= target * stability.SHORT_ROUND or n >= self.settings.max_messages:
                 break
             n = self._grown(n, last)
         else:

@@ -56,11 +56,13 @@ def describe(
 ) -> dict[str, Any]:
     """The ``extra_info`` of one benchmark (keys documented in :mod:`ipcbench.schema`).
 
-    ``round_s`` are the timed rounds' durations in seconds, each a batch of ``messages``.  For the
-    one-sided patterns a "message" is one operation, so ``msgs_per_s`` is operations/s.
+    ``round_s`` are the timed rounds' durations in seconds, one per result.  Rounds of different
+    trials may hold different batches (a later trial sizes its own when the first's runs short), so the
+    rates come from the median time per message, the figure pytest-benchmark's statistics hold.  For
+    the one-sided patterns a "message" is one operation, so ``msgs_per_s`` is operations/s.
     """
     n = results[-1].messages
-    median_s = statistics.median(round_s)
+    per_message_s = statistics.median(s / r.messages for r, s in zip(results, round_s, strict=True))
     cpus = machine.usable_cpus()
     info: dict[str, Any] = {"ipcbench_schema": schema.SCHEMA_VERSION, **scenario.fields()}
     info.update(
@@ -68,8 +70,8 @@ def describe(
         rounds=len(results),
         round_time_target_s=settings.round_time,
         round_s=list(round_s),
-        msgs_per_s=n / median_s,
-        bytes_per_s=n * scenario.payload_bytes / median_s,
+        msgs_per_s=1 / per_message_s,
+        bytes_per_s=scenario.payload_bytes / per_message_s,
         worker_span_ns=int(statistics.median(r.span_ns for r in results)),
         cpus_usable=cpus,
         oversubscribed=scenario.processes > cpus,
@@ -184,7 +186,7 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings, trial: 
             # Fresh workers' first round pays one-off costs (connections, first-touch page faults),
             # as calibration's first round did in the first trial: untimed, it warms up.
             warm = rig.run_round(n).elapsed_ns / 1e9
-            if scenario.pattern != "startup" and warm < settings.round_time / 2:
+            if scenario.pattern != "startup" and warm < settings.round_time * stability.SHORT_ROUND:
                 # The first trial sized the batch at a slower moment or placement: these workers would
                 # time rounds under half the target, too short to trust.  Size it again.
                 n = rig.sample_batch(rig.calibrate())

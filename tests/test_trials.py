@@ -162,6 +162,13 @@ def test_a_later_trial_whose_reused_batch_runs_short_sizes_it_again(monkeypatch,
     runner.run_scenario(second, LOCK, SETTINGS, Trial(1, 1.5, 2, log))
     assert calibrated == [1]
     assert second.extra_info["trials"][1]["messages"] == 3 * n == log.batch
+    # Rounds of 2 s at n, then at 3n: the pooled rate is one over the median time per message, the
+    # figure pytest-benchmark's merged statistics hold, not the last batch over the median round.
+    per_message = sorted([2.0 / n] * SETTINGS.rounds + [2.0 / (3 * n)] * SETTINGS.rounds)
+    middle = len(per_message) // 2
+    assert second.extra_info["msgs_per_s"] == pytest.approx(
+        2 / (per_message[middle - 1] + per_message[middle])
+    )
 
 
 # --- CPU time per message -----------------------------------------------------------------------------
