@@ -229,7 +229,8 @@ def test_a_saved_run_holds_every_trial_of_every_scenario(tmp_path, no_leaks):
         pids = [set(t["worker_pids"]) for t in info["trials"]]
         assert len(set().union(*pids)) == 2 * 3  # two workers a trial, none of them used twice
         for t in info["trials"]:
-            assert set(t) >= TRIAL_KEYS and t["rounds"] == 2 and t["messages"] == info["messages"]
+            # A later trial whose warm round runs short sizes its own batch, so batches may differ.
+            assert set(t) >= TRIAL_KEYS and t["rounds"] == 2 and t["messages"] > 0
             assert t["msgs_per_s"] > 0
             if info["pattern"] == "startup":
                 assert "cpu_ns_per_msg" not in t and t["op_p50_ns"] > 0
@@ -240,6 +241,7 @@ def test_a_saved_run_holds_every_trial_of_every_scenario(tmp_path, no_leaks):
             if info["pattern"] == "latency":
                 assert t["rtt_p50_ns"] > 0
         assert ("cpu_ns_per_msg" in info) == (info["pattern"] != "startup")
+        assert info["messages"] == info["trials"][-1]["messages"]  # the batch of the last rounds
         starts.append([t["started_s"] for t in info["trials"]])
     # Interleaved: every scenario's trial k began before any scenario's trial k+1.
     for k in range(2):
