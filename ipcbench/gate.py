@@ -37,6 +37,10 @@ from ipcbench import fmt, roster, stats
 from ipcbench.scenario import PATTERNS
 
 DEFAULT_THRESHOLD = 10.0
+#: The spread (sd of log figures, ~ a fraction) a whole run adds to a scenario's figure beyond what its
+#: trials show, when a thresholds file from ``ipcbench noise`` does not say it for the scenario.  The
+#: trials of one file cannot see it: they share the run's build, the host's state over that minute.
+DEFAULT_RUN_SD = 0.02
 #: The family's error rate: the chance that a compare of two runs of the same code calls anything.
 DEFAULT_ALPHA = 0.05
 #: Patterns other branches add; thresholds may name them before they exist here.
@@ -109,10 +113,16 @@ class Rules:
     alpha: float = DEFAULT_ALPHA
     #: Scenario id -> percent.
     scenarios: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    #: What a whole run adds to a file's figure: scenario id -> sd of log figures, else ``run_sd``.
+    run_sds: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    run_sd: float = DEFAULT_RUN_SD
 
     def __post_init__(self) -> None:
         if not 0 < self.alpha < 1:
             raise CompareError(f"alpha must be between 0 and 1, not {self.alpha!r}")
+
+    def run_sd_for(self, scenario: str) -> float:
+        return self.run_sds.get(scenario, self.run_sd)
 
     def threshold_for(self, mechanism: str, pattern: str, scenario: str = "") -> Threshold:
         if scenario in self.scenarios:
@@ -147,14 +157,17 @@ class Config:
     specific: tuple[Threshold, ...] = ()
     alpha: float | None = None
     scenarios: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    run_sd: float | None = None
+    run_sds: Mapping[str, float] = dataclasses.field(default_factory=dict)
 
 
-CONFIG_KEYS = ("alpha", "threshold", "thresholds", "scenarios")
+CONFIG_KEYS = ("alpha", "threshold", "thresholds", "scenarios", "run_sd", "run_sds")
 
 
 def read_config(path: Path) -> Config:
     """A small TOML file: ``alpha = 0.05``, ``threshold = "10%"``, a ``[thresholds]`` table of patterns
-    and mechanisms and a ``[scenarios]`` table of scenario ids (what ``ipcbench noise`` writes)."""
+    and mechanisms, a ``[scenarios]`` table of scenario ids, and what a whole run adds to a file's
+    figure: ``run_sd = "2%"`` and a ``[run_sds]`` table of scenario ids (what ``ipcbench noise`` writes)."""
     try:
         with open(path, "rb") as fh:
             data = tomllib.load(fh)
@@ -185,12 +198,26 @@ def read_config(path: Path) -> Config:
     default = Threshold(pct("threshold", data["threshold"])) if "threshold" in data else None
     specific = tuple(Threshold(pct(f"thresholds.{k}", v), k) for k, v in table("thresholds").items())
     scenarios = {k: pct(f'scenarios."{k}"', v) for k, v in table("scenarios").items()}
+
+    def spread(where: str, value: Any) -> float:
+        """A run's share of noise: a percentage like "2%" (or a number of percent), zero allowed."""
+        text = str(value).strip().removesuffix("%") if isinstance(value, str) else value
+        try:
+            number = float(text) if not isinstance(text, bool) else math.nan
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and number >= 0):
+            raise CompareError(f'{path}: {where} must be a percentage like "2%", not {value!r}')
+        return number / 100
+
+    run_sd = spread("run_sd", data["run_sd"]) if "run_sd" in data else None
+    run_sds = {k: spread(f'run_sds."{k}"', v) for k, v in table("run_sds").items()}
     alpha = data.get("alpha")
     if alpha is not None and (
         isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0 < alpha < 1
     ):
         raise CompareError(f"{path}: alpha must be a number between 0 and 1, not {alpha!r}")
-    return Config(default, specific, None if alpha is None else float(alpha), scenarios)
+    return Config(default, specific, None if alpha is None else float(alpha), scenarios, run_sd, run_sds)
 
 
 def rules_from(config: Path | None, thresholds: Sequence[Threshold], alpha: float | None) -> Rules:
@@ -207,6 +234,8 @@ def rules_from(config: Path | None, thresholds: Sequence[Threshold], alpha: floa
         tuple(specific),
         alpha if alpha is not None else cfg.alpha if cfg.alpha is not None else DEFAULT_ALPHA,
         cfg.scenarios,
+        cfg.run_sds,
+        DEFAULT_RUN_SD if cfg.run_sd is None else cfg.run_sd,
     )
 
 
@@ -336,6 +365,8 @@ class Pair(Subject):
     q_value: float | None = None
     #: The smallest slowdown (percent) this pair's noise and samples let the gate call significant.
     mdc: float | None = None
+    #: How much (percent) a side's figure moves between reruns, as this pair's noise estimates it.
+    spread: float | None = None
     #: How many samples each side had (trials, or runs for directories).
     samples: tuple[int, int] = (0, 0)
     note: str = ""
@@ -353,7 +384,7 @@ class Pair(Subject):
         out = dataclasses.asdict(self)
         out["samples"] = list(self.samples)
         out["regression"] = self.regression
-        for key in ("mdc", "slowdown"):
+        for key in ("mdc", "slowdown", "spread"):
             if out[key] is not None and math.isinf(out[key]):
                 out[key] = None  # JSON has no infinity
         return out
@@ -369,24 +400,39 @@ class Judged:
     test: stats.TTest | None
 
 
-def prepare(base: Figure, cur: Figure, threshold: Threshold) -> Judged:
+def prepare(base: Figure, cur: Figure, threshold: Threshold, run_sd: float = 0.0) -> Judged:
+    """The pair's test on log costs; ``run_sd`` is what a whole run adds to each side's figure beyond
+    its samples (0 when the samples are whole runs, which hold it already)."""
     up = base.higher_is_better
-    return Judged(base, cur, threshold, stats.t_test(costs(base.samples, up), costs(cur.samples, up)))
+    test = stats.t_test(costs(base.samples, up), costs(cur.samples, up), run_sd)
+    return Judged(base, cur, threshold, test)
 
 
 def decide(judged: Sequence[Judged], alpha: float, unit: str) -> list[Pair]:
     """The family's decision over every pair with a test, then each pair's verdict.
 
-    Benjamini-Hochberg over the family at ``alpha``, separately for "slower" and "faster" (each one-
-    sided); a pair whose smallest detectable change (at ``alpha / family``, the level a lone change
-    faces) exceeds its threshold is ``noisy`` and never gates.
+    Each test's variance is first shrunk towards the family's (:func:`ipcbench.stats.moderated`): with
+    three trials a side, a scenario whose trials happened to agree would otherwise look steadier than it
+    is.  Then Benjamini-Hochberg over the family at ``alpha``, separately for "slower" and "faster" (each
+    one-sided).  A pair whose figure moves more between reruns than its threshold (the spread of one
+    side's figure, trials and the whole run's share) is ``noisy`` and never gates.
     """
-    tests = [j.test for j in judged]
+    own = [j.test for j in judged if j.test is not None]
+    prior = stats.fit_prior([t.sd**2 for t in own], [t.df for t in own])
+    tests = [None if j.test is None else stats.moderated(j.test, prior) for j in judged]
     family = sum(t is not None for t in tests)
     q_slow = stats.benjamini_hochberg([None if t is None else t.p_greater() for t in tests])
     q_fast = stats.benjamini_hochberg([None if t is None else t.p_less() for t in tests])
     level = alpha / max(family, 1)
-    return [_verdict(j, qs, qf, level, alpha, unit) for j, qs, qf in zip(judged, q_slow, q_fast, strict=True)]
+    return [
+        _verdict(dataclasses.replace(j, test=t), qs, qf, level, alpha, unit)
+        for j, t, qs, qf in zip(judged, tests, q_slow, q_fast, strict=True)
+    ]
+
+
+def rerun_spread(test: stats.TTest) -> float:
+    """How much (percent) one side's figure moves between reruns: its share of the difference's noise."""
+    return percent(test.se / math.sqrt(2))
 
 
 def _verdict(
@@ -396,7 +442,7 @@ def _verdict(
     r = slowdown(base.value, cur.value, base.higher_is_better)
     factor = j.threshold.factor
     notes: list[str] = []
-    p_value = q_value = mdc = None
+    p_value = q_value = mdc = spread = None
     if t is None:
         verdict = "noisy"
         notes.append(f"one {unit[:-1]} a side, no spread to judge by (runs without trials are one sample)")
@@ -404,10 +450,11 @@ def _verdict(
         slower = t.diff > 0
         p_value = t.p_greater() if slower else t.p_less()
         q_value = q_slow if slower else q_fast
-        mdc = percent(stats.mdc(t.sd, t.df, t.n1, t.n2, level))
-        if mdc > j.threshold.percent:
+        mdc = percent(t.mdc(level))
+        spread = rerun_spread(t)
+        if spread > j.threshold.percent:
             verdict = "noisy"
-            notes.append(f"detects {_pct(mdc)} at best, threshold {j.threshold.percent:g}%")
+            notes.append(f"a rerun moves it ±{_pct(spread)}, threshold {j.threshold.percent:g}%")
         else:
             significant = q_value is not None and q_value < alpha
             large = r > factor or r < 1 / factor
@@ -437,6 +484,7 @@ def _verdict(
         p_value=p_value,
         q_value=q_value,
         mdc=mdc,
+        spread=spread,
         samples=(len(base.samples), len(cur.samples)),
         note="; ".join(notes),
     )

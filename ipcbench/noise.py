@@ -14,7 +14,8 @@ From repeated runs of the same code (or one run's trials), per scenario:
   (so that the scenario is judged, not called too noisy, in most compares), and so that a whole run's
   luck does not pass for a regression.
 
-``-o FILE`` writes the thresholds as the TOML that ``compare --config FILE`` reads (``[scenarios]``).
+``-o FILE`` writes the thresholds as the TOML that ``compare --config FILE`` reads (``[scenarios]``), and,
+from two runs or more, what whole runs add (``[run_sds]``), which a compare of two files cannot see.
 """
 
 from __future__ import annotations
@@ -118,6 +119,11 @@ def to_toml(noise: Sequence[Noise], alpha: float, n: int, sources: Sequence[Path
         run = "-" if x.run_sd is None else f"{x.run_sd * 100:.1f}%"
         lines.append(f"# {x.trial_sd * 100:.1f}% trials, {run} runs, resolves {x.mdc:.0f}%")
         lines.append(f'"{x.scenario}" = "{x.threshold}%"')
+    measured = [(x.scenario, x.run_sd) for x in noise if x.run_sd is not None]
+    if measured:
+        # What a whole run adds, measured: compares of two files use it instead of the default guess.
+        lines += ["", "[run_sds]"]
+        lines += [f'"{sid}" = "{run_sd * 100:.2f}%"' for sid, run_sd in measured]
     return "\n".join(lines) + "\n"
 
 

@@ -12,9 +12,9 @@ from ipcbench import fmt, table
 from ipcbench.gate import NOISY, Pair
 from ipcbench.runs import REFERENCE_MECHANISM, Comparison, Run, missing
 
-HEADERS = ["scenario", "metric", "baseline", "current", "ratio", "q", "MDC", "verdict", "note"]
+HEADERS = ["scenario", "metric", "baseline", "current", "ratio", "q", "rerun ±", "MDC", "verdict", "note"]
 #: Columns aligned right in the text and Markdown tables.
-NUMERIC = range(2, 7)
+NUMERIC = range(2, 8)
 
 
 def fmt_value(value: float | None, unit: str) -> str:
@@ -32,10 +32,15 @@ def _cells(p: Pair) -> list[str]:
         fmt_value(p.current, p.unit),
         "-" if p.ratio is None else f"x{p.ratio:.2f}",
         "-" if p.q_value is None else fmt.p_value(p.q_value),
-        "-" if p.mdc is None or math.isinf(p.mdc) else f"{p.mdc:.0f}%",
+        _percent(p.spread),
+        _percent(p.mdc),
         p.verdict.upper() if p.regression else "too noisy" if p.verdict == "noisy" else p.verdict,
         p.note,
     ]
+
+
+def _percent(value: float | None) -> str:
+    return "-" if value is None or math.isinf(value) else f"{value:.0f}%"
 
 
 def sections(c: Comparison, show_all: bool) -> list[tuple[str, list[Pair]]]:

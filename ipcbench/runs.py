@@ -209,12 +209,17 @@ class Comparison:
 
     def rule_text(self) -> str:
         unit = self.baseline.sample  # "trials", or "runs" for directories of repeated runs
+        runs = (
+            f" plus a whole run's own share ({self.rules.run_sd * 100:g}% unless a config says)"
+            if unit == "trials"
+            else ""
+        )
         return (
             f"regression = slower by more than the threshold ({self.rules.describe()}) AND significant: "
-            f"one-sided Student t-test on the log per-{unit[:-1]} figures, Benjamini-Hochberg q < "
-            f"{self.rules.alpha:g} over the {self.family} scenarios judged; a scenario whose smallest "
-            f"detectable change (at p = {self.rules.alpha:g}/{max(self.family, 1)}) exceeds its threshold "
-            f"is {NOISY} and never gates"
+            f"one-sided t-test on the log per-{unit[:-1]} figures{runs}, each scenario's variance shrunk "
+            f"towards the family's, Benjamini-Hochberg q < {self.rules.alpha:g} over the {self.family} "
+            f"scenarios judged; a scenario whose figure moves more between reruns than its threshold is "
+            f"{NOISY} and never gates"
         )
 
 
@@ -243,7 +248,9 @@ def compare_runs(base: Run, cur: Run, rules: Rules, normalize: bool = False) -> 
     judged: list[Judged] = []
     for sid in both:
         b, c = (base.figures[sid], cur.figures[sid]) if sid in raw else (figs_b[sid], figs_c[sid])
-        judged.append(prepare(b, c, rules.threshold_for(b.mechanism, b.pattern, sid)))
+        # A file's samples are trials of one run: a whole run's own share of noise comes on top.
+        run_sd = rules.run_sd_for(sid) if base.sample == "trials" else 0.0
+        judged.append(prepare(b, c, rules.threshold_for(b.mechanism, b.pattern, sid), run_sd))
     decided = dict(zip(both, decide(judged, rules.alpha, base.sample), strict=True))
     pairs: list[Pair] = []
     for sid in order:

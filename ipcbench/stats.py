@@ -3,7 +3,11 @@
 * :func:`mann_whitney_u`: the rank test, kept for readers of rank statistics (the gate itself uses the
   t-test below, whose p-values can go as low as a family of 200 scenarios needs with a few trials).
 * :func:`t_test`: Student's two-sample t-test with a pooled variance, on log figures, so that a change
-  is a ratio and "2x slower" weighs the same for a fast and a slow scenario.
+  is a ratio and "2x slower" weighs the same for a fast and a slow scenario.  A test may carry a known
+  run-to-run spread on top of its samples' (the trials of one run cannot see what whole runs add).
+* :func:`fit_prior` and :func:`moderated`: the empirical-Bayes variance of Smyth's limma, which many
+  small tests of one family share: each test's variance is shrunk towards the family's typical one, so
+  three trials a side that happened to agree do not pass for a steady scenario.
 * :func:`benjamini_hochberg`: the family-wise decision over every scenario judged in one compare.
 * :func:`robust_sd`, :func:`pooled_sd` and :func:`mdc`: the noise of a scenario and the smallest change
   a test at a given level can call significant with that noise and those sample counts.
@@ -152,21 +156,41 @@ def t_isf(p: float, df: float) -> float:
     return (lo + hi) / 2
 
 
+#: Degrees of freedom taken as "known": beyond this Student's t is the normal distribution to 1e-6.
+DF_KNOWN = 1e6
+
+
 @dataclasses.dataclass(frozen=True)
 class TTest:
-    """Student's two-sample t-test of ``y`` against ``x`` (pooled variance)."""
+    """Student's two-sample t-test of ``y`` against ``x`` (pooled variance), optionally with a known
+    run-to-run spread ``run_sd`` that each side's mean carries on top of its samples' own spread."""
 
     #: mean(y) - mean(x).
     diff: float
     #: The pooled standard deviation of the two samples and its degrees of freedom.
     sd: float
-    df: int
+    df: float
     n1: int
     n2: int
+    #: The standard deviation a whole run adds to its mean (known, not estimated from these samples).
+    run_sd: float = 0.0
+
+    @property
+    def sampling_var(self) -> float:
+        """The variance of the difference of means that the samples themselves show."""
+        return self.sd**2 * (1 / self.n1 + 1 / self.n2)
 
     @property
     def se(self) -> float:
-        return self.sd * math.sqrt(1 / self.n1 + 1 / self.n2)
+        return math.sqrt(self.sampling_var + 2 * self.run_sd**2)
+
+    @property
+    def df_eff(self) -> float:
+        """Satterthwaite's degrees of freedom: the known part of the variance has no estimation error,
+        so the more of the variance it holds, the closer the test comes to a normal one."""
+        if self.sampling_var == 0:
+            return DF_KNOWN
+        return min(DF_KNOWN, self.df * (self.se**2 / self.sampling_var) ** 2)
 
     @property
     def t(self) -> float:
@@ -176,11 +200,18 @@ class TTest:
 
     def p_greater(self) -> float:
         """One-sided p of "y is larger than x"."""
-        return t_sf(self.t, self.df)
+        return t_sf(self.t, self.df_eff)
 
     def p_less(self) -> float:
         """One-sided p of "y is smaller than x"."""
-        return t_sf(-self.t, self.df)
+        return t_sf(-self.t, self.df_eff)
+
+    def mdc(self, level: float) -> float:
+        """The smallest difference of means a one-sided test at ``level`` calls significant with this
+        noise (found half the time at exactly this size; almost always at twice it)."""
+        if not math.isfinite(self.se):
+            return math.inf
+        return t_isf(level, self.df_eff) * self.se
 
 
 def pooled_sd(groups: Sequence[Sequence[float]]) -> tuple[float, int]:
@@ -190,12 +221,95 @@ def pooled_sd(groups: Sequence[Sequence[float]]) -> tuple[float, int]:
     return (math.sqrt(ss / df) if df > 0 else math.nan), df
 
 
-def t_test(x: Sequence[float], y: Sequence[float]) -> TTest | None:
+def t_test(x: Sequence[float], y: Sequence[float], run_sd: float = 0.0) -> TTest | None:
     """The test, or None when there is no variance to estimate (fewer than 3 values in all)."""
     sd, df = pooled_sd([x, y])
     if not x or not y or df < 1:
         return None
-    return TTest(statistics.fmean(y) - statistics.fmean(x), sd, df, len(x), len(y))
+    return TTest(statistics.fmean(y) - statistics.fmean(x), sd, df, len(x), len(y), run_sd)
+
+
+# --- the family's shared variance (empirical Bayes) -------------------------------------------------
+
+
+def digamma(x: float) -> float:
+    """psi(x) for x > 0: the recurrence up to 10, then the asymptotic series (error < 1e-12)."""
+    shift = 0.0
+    while x < 10:
+        shift -= 1 / x
+        x += 1
+    f = 1 / (x * x)
+    series = f * (1 / 12 - f * (1 / 120 - f * (1 / 252 - f * (1 / 240 - f / 132))))
+    return shift + math.log(x) - 0.5 / x - series
+
+
+def trigamma(x: float) -> float:
+    """psi'(x) for x > 0, the same way."""
+    shift = 0.0
+    while x < 10:
+        shift += 1 / (x * x)
+        x += 1
+    f = 1 / (x * x)
+    return shift + 1 / x + f / 2 + f / x * (1 / 6 - f * (1 / 30 - f * (1 / 42 - f / 30)))
+
+
+def trigamma_inverse(y: float) -> float:
+    """The x > 0 with trigamma(x) = y (y > 0); trigamma falls monotonically, so bisection in log x."""
+    if not y > 0:
+        raise ValueError(f"trigamma takes only positive values, not {y!r}")
+    lo, hi = 1e-8, 1e12
+    for _ in range(200):
+        mid = math.sqrt(lo * hi)
+        if trigamma(mid) > y:
+            lo = mid
+        else:
+            hi = mid
+        if hi / lo < 1 + 1e-12:
+            break
+    return math.sqrt(lo * hi)
+
+
+@dataclasses.dataclass(frozen=True)
+class Prior:
+    """What a family's variances say about one of them before its own samples: a scaled inverse
+    chi-square with ``df`` degrees of freedom about ``var`` (``df`` is inf when they all agree)."""
+
+    df: float
+    var: float
+
+
+#: Fewer tests than this cannot say how their variances spread: no shrinking.
+PRIOR_MIN_TESTS = 10
+
+
+def fit_prior(variances: Sequence[float], dfs: Sequence[float]) -> Prior | None:
+    """Smyth's moment estimate (limma's ``fitFDist``) from the log variances of many tests.
+
+    A sample variance with d degrees of freedom scatters about its true value by a known amount
+    (trigamma(d/2) in logs); whatever the family's log variances scatter beyond that is how much the
+    true variances differ, and sets how far each is shrunk.  None for too few usable tests.
+    """
+    pairs = [(v, d) for v, d in zip(variances, dfs, strict=True) if v > 0 and d > 0 and math.isfinite(v)]
+    if len(pairs) < PRIOR_MIN_TESTS:
+        return None
+    e = [math.log(v) - digamma(d / 2) + math.log(d / 2) for v, d in pairs]
+    mean = statistics.fmean(e)
+    spread = statistics.variance(e) - statistics.fmean(trigamma(d / 2) for _, d in pairs)
+    if spread <= 0:
+        return Prior(math.inf, math.exp(mean))
+    df0 = 2 * trigamma_inverse(spread)
+    return Prior(df0, math.exp(mean + digamma(df0 / 2) - math.log(df0 / 2)))
+
+
+def moderated(test: TTest, prior: Prior | None) -> TTest:
+    """The test with its variance shrunk towards the family's: a weighted mean of the two, weighted by
+    their degrees of freedom, with those degrees of freedom added (limma's moderated t)."""
+    if prior is None or not math.isfinite(test.sd):
+        return test
+    if math.isinf(prior.df):
+        return dataclasses.replace(test, sd=math.sqrt(prior.var), df=DF_KNOWN)
+    var = (prior.df * prior.var + test.df * test.sd**2) / (prior.df + test.df)
+    return dataclasses.replace(test, sd=math.sqrt(var), df=min(DF_KNOWN, prior.df + test.df))
 
 
 # --- noise and the smallest detectable change -------------------------------------------------------
@@ -212,16 +326,14 @@ def robust_sd(values: Sequence[float]) -> float:
     return MAD_TO_SD * statistics.median(abs(v - m) for v in values)
 
 
-def mdc(sd: float, df: int, n1: int, n2: int, level: float) -> float:
+def mdc(sd: float, df: float, n1: int, n2: int, level: float, run_sd: float = 0.0) -> float:
     """The smallest difference of means a one-sided t-test at ``level`` calls significant, for samples
-    of ``n1`` and ``n2`` values whose pooled standard deviation is ``sd`` (``df`` degrees of freedom).
-
-    A true change of exactly this size is found half the time; one of twice its size almost always.
-    ``inf`` without an estimate of the noise.
+    of ``n1`` and ``n2`` values whose pooled standard deviation is ``sd`` (``df`` degrees of freedom),
+    each side's mean also carrying a known ``run_sd``.  ``inf`` without an estimate of the noise.
     """
     if df < 1 or n1 < 1 or n2 < 1 or not math.isfinite(sd):
         return math.inf
-    return t_isf(level, df) * sd * math.sqrt(1 / n1 + 1 / n2)
+    return TTest(0.0, sd, df, n1, n2, run_sd).mdc(level)
 
 
 # --- the family -------------------------------------------------------------------------------------

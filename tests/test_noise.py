@@ -55,6 +55,26 @@ def test_noise_writes_thresholds_that_compare_reads(tmp_path, capsys):
     assert report["counts"]["noisy"] <= len(pairs) // 10
     assert report["regressions"] == [PIPE_TP]
     assert rc == 1
+    # What whole runs add, measured per scenario, replaces the default guess.
+    assert set(config.run_sds) == set(written)
+    assert all(0 <= v < 0.05 for v in config.run_sds.values())
+
+
+def test_a_measured_run_share_widens_the_compare(tmp_path, capsys):
+    """The same pair of files judged with whole runs known to add 15% to a scenario: its figure moves
+    more between reruns than the threshold, so it is too noisy to judge instead of a regression."""
+    base = write(tmp_path / "a.json", with_trials(read(), n=5, cv=cvs(), seed=1))
+    slow = write(tmp_path / "b.json", slow_down(with_trials(read(), n=5, cv=cvs(), seed=2), PIPE_TP, 1.3))
+    moody = tmp_path / "moody.toml"
+    moody.write_text(f'[run_sds]\n"{PIPE_TP}" = "15%"\n')
+
+    def verdict(*extra):
+        main(["compare", str(base), str(slow), "--format", "json", *extra])
+        pairs = {p["scenario"]: p for p in json.loads(capsys.readouterr().out)["pairs"]}
+        return pairs[PIPE_TP]["verdict"]
+
+    assert verdict() == "slower"
+    assert verdict("--config", str(moody)) == "noisy"
 
 
 def test_the_estimates_are_those_of_the_noise_put_in(tmp_path):

@@ -118,3 +118,70 @@ def test_robust_sd_ignores_one_outlier():
     values = [1.0, 1.1, 0.9, 1.05, 0.95, 50.0]
     assert stats.robust_sd(values) < 0.2
     assert math.isnan(stats.robust_sd([1.0]))
+
+
+# --- a whole run's share, and the family's shared variance -----------------------------------------------
+
+scipy_special = pytest.importorskip("scipy.special")
+
+
+@settings(max_examples=200, deadline=None)
+@given(x=st.floats(min_value=1e-3, max_value=1e4))
+def test_digamma_and_trigamma_are_scipys(x):
+    assert stats.digamma(x) == pytest.approx(scipy_special.digamma(x), rel=1e-10, abs=1e-10)
+    assert stats.trigamma(x) == pytest.approx(scipy_special.polygamma(1, x), rel=1e-10, abs=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(y=st.floats(min_value=1e-4, max_value=1e4))
+def test_trigamma_inverse_inverts(y):
+    assert stats.trigamma(stats.trigamma_inverse(y)) == pytest.approx(y, rel=1e-8)
+
+
+def test_a_known_run_share_widens_the_test_and_keeps_its_normal_limit():
+    """The run share adds 2 x run_sd² to the variance of the difference; being known, it raises the
+    degrees of freedom (Satterthwaite), so with no sample noise the test is a z-test."""
+    plain = stats.TTest(0.2, 0.05, 4, 3, 3)
+    wide = stats.TTest(0.2, 0.05, 4, 3, 3, run_sd=0.03)
+    assert wide.se == pytest.approx(math.sqrt(0.05**2 * 2 / 3 + 2 * 0.03**2))
+    assert wide.t < plain.t and wide.df_eff > plain.df_eff == 4
+    known = stats.TTest(0.2, 0.0, 4, 3, 3, run_sd=0.1)
+    assert known.p_greater() == pytest.approx(scipy_stats.norm.sf(0.2 / math.sqrt(0.02)), rel=1e-4)
+    assert stats.t_test([1.0, 1.1, 0.9], [1.2, 1.3, 1.1], run_sd=0.05).run_sd == 0.05
+
+
+def test_fit_prior_recovers_a_family_of_equal_variances():
+    """Sample variances of one true variance scatter only as chi-square predicts: no spread is left
+    between the true variances, so the prior knows the variance (infinite degrees of freedom)."""
+    rng = __import__("random").Random(7)
+    true_sd, n = 0.1, 3
+    variances = []
+    for _ in range(400):
+        a, b = ([rng.gauss(0, true_sd) for _ in range(n)] for _ in range(2))
+        variances.append(stats.pooled_sd([a, b])[0] ** 2)
+    prior = stats.fit_prior(variances, [2 * n - 2] * len(variances))
+    assert prior is not None
+    assert prior.df > 30
+    assert math.sqrt(prior.var) == pytest.approx(true_sd, rel=0.1)
+
+
+def test_fit_prior_of_spread_out_variances_shrinks_little():
+    rng = __import__("random").Random(8)
+    variances, dfs = [], []
+    for _ in range(400):
+        sd = 0.1 * math.exp(rng.gauss(0, 1.0))  # true variances that differ by a factor of ~7 each way
+        a, b = ([rng.gauss(0, sd) for _ in range(3)] for _ in range(2))
+        variances.append(stats.pooled_sd([a, b])[0] ** 2)
+        dfs.append(4)
+    prior = stats.fit_prior(variances, dfs)
+    assert prior is not None and prior.df < 5
+    assert stats.fit_prior(variances[:5], dfs[:5]) is None  # too few to tell
+
+
+def test_moderation_weights_own_and_family_variance_by_their_degrees_of_freedom():
+    test = stats.TTest(0.1, 0.01, 4, 3, 3)
+    mod = stats.moderated(test, stats.Prior(4.0, 0.04**2))
+    assert mod.sd == pytest.approx(math.sqrt((4 * 0.04**2 + 4 * 0.01**2) / 8))
+    assert mod.df == 8 and mod.diff == test.diff
+    assert stats.moderated(test, None) is test
+    assert stats.moderated(test, stats.Prior(math.inf, 0.0009)).sd == pytest.approx(0.03)
