@@ -15,6 +15,7 @@ from ipcbench.runs import REFERENCE_MECHANISM, Comparison, Run, missing
 HEADERS = ["scenario", "metric", "baseline", "current", "ratio", "q", "rerun ±", "MDC", "verdict", "note"]
 #: Columns aligned right in the text and Markdown tables.
 NUMERIC = range(2, 8)
+VERDICT = HEADERS.index("verdict")
 
 
 def fmt_value(value: float | None, unit: str) -> str:
@@ -98,7 +99,7 @@ def _table(pairs: Sequence[Pair], markup: bool = False) -> table.Table:
     for p in pairs:
         cells = _cells(p)
         if markup and p.regression:
-            cells[7] = f"**{cells[7]}**"
+            cells[VERDICT] = f"**{cells[VERDICT]}**"
         rows.append(tuple(cells))
     return table.Table(tuple(HEADERS), tuple(rows), align=table.aligned(HEADERS, NUMERIC))
 
