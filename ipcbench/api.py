@@ -67,6 +67,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
+from ipcbench import specs
 from ipcbench.scenario import MIN_PAYLOAD, ONE_SIDED, PATTERNS, Scenario
 
 __all__ = [
@@ -90,7 +91,7 @@ __all__ = [
 ]
 
 #: The patterns a channel can run in; the others (:data:`~ipcbench.scenario.ONE_SIDED`) are operations'.
-MESSAGING_PATTERNS = ("throughput", "latency")
+MESSAGING_PATTERNS = tuple(spec.name for spec in specs.BUILT_IN if spec.messaging)
 #: ``objects``: the channel carries pickled Python objects; ``bytes``: byte strings.
 CARRIES = ("objects", "bytes")
 #: What a reader can take from a figure (``kind``): only ``importable`` ones are recommended.

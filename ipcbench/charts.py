@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ipcbench import fmt, progress, roster
+from ipcbench import fmt, progress, roster, specs
 from ipcbench.axes import compact, log_axis, payload_axis
 from ipcbench.findings import time_per_op_ns
 from ipcbench.frame import BASELINE, series_order
@@ -399,10 +399,11 @@ def pattern_chart(
     )
     styles = _styles(part)
     rows = part.assign(**{k: part["extra_info"].map(lambda i, k=k: i.get(k, math.nan)) for k in lost[:1]})
-    # Start-up is a cost: milliseconds per operation (median op_ns where saved), lower is better.
-    cost = pattern == "startup"
+    # A cost (start-up) is drawn as the time of one operation in its own unit, lower is better.
+    spec = specs.of(pattern)
+    cost = not spec.higher_is_better
     if cost:
-        rows = rows.assign(figure=[time_per_op_ns(r) / 1e6 for _, r in part.iterrows()])
+        rows = rows.assign(figure=[time_per_op_ns(r) * spec.scale for _, r in part.iterrows()])
     else:
         rows = rows.assign(figure=part["msgs_per_s"])
     by_method = rows["processes"].nunique() < 2
@@ -414,7 +415,10 @@ def pattern_chart(
     for ax, col, label in zip(
         axes[0],
         ["figure", *lost[:1]],
-        ["milliseconds per operation (lower is better)" if cost else "operations per second", *lost[:1]],
+        [
+            f"{spec.unit} per {spec.measures} (lower is better)" if cost else "operations per second",
+            *lost[:1],
+        ],
         strict=False,
     ):
         for (series, mech, method, _size), g in data.groupby(keys[:4]):
@@ -444,7 +448,7 @@ def pattern_chart(
             ax.set_xlabel("processes")
         ax.grid(True, alpha=0.3)
     _legend(fig, _mechanisms(part), styles)
-    what = "median time per operation" if cost else "operations/s of the median round"
+    what = f"median time per {spec.measures}" if cost else "operations/s of the median round"
     caption = f"Benchmarks of the {pattern} pattern: {what} by {x.replace('_', ' ')}."
     if lost:
         caption += f" Right: {lost[0]} (from the benchmark's own counter)."

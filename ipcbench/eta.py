@@ -15,6 +15,7 @@ from __future__ import annotations
 import statistics
 from collections.abc import Iterable
 
+from ipcbench import specs
 from ipcbench.harness import CALIBRATION_WINDOW, Settings
 from ipcbench.scenario import Scenario
 
@@ -62,7 +63,8 @@ def expected(
     processes = scenario.processes if scenario else 2
     start = WORKER_START_S[scenario.start_method if scenario else "fork"] * processes
     floor = 8 * scenario.payload_bytes / BULK_BYTES_PER_S if scenario else 0.0
-    if scenario is not None and scenario.pattern == "startup":
+    if scenario is not None and not specs.of(scenario.pattern).round_target:
+        # Rounds as long as their operations make them (start-ups): the operations' own cost is a floor.
         heavy = scenario.mechanism in ("pool_start", "manager_start")
         per_op = STARTUP_OP_S[scenario.start_method] * (10 if heavy else 1)
         floor = max(floor, per_op * max(1, processes / 2))

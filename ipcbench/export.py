@@ -21,7 +21,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import fmt, results, storage
+from ipcbench import fmt, results, specs, storage
 from ipcbench.gate import CompareError, figure_of
 
 FORMATS = ("github-action-benchmark", "bencher")
@@ -50,7 +50,7 @@ def github_action_benchmark(rows: Sequence[Mapping[str, Any]], measure: str) -> 
         data = row.get("data")
         rounds = len(data) if isinstance(data, list) else int(row.get("rounds") or 0)
         extra = [f"rounds: {rounds}"]
-        if fig.higher_is_better and row.get("pattern") in ("throughput", "bulk"):
+        if fig.higher_is_better and specs.of(fig.pattern).sized:
             extra.append(f"bytes/s: {fmt.si(float(row['bytes_per_s']))}")
         if fig.p99 is not None:
             extra.append(f"p99: {fmt.plain(fig.p99)} {fig.unit}")
@@ -75,10 +75,11 @@ def bencher(rows: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, dict[str, 
             }
             out[fig.scenario] = {"throughput": metric}
         else:
-            scale = 1000.0 if fig.unit == "µs" else 1e6  # µs (latency) or ms (start-up) to ns
-            value = fig.value * scale
-            low = row.get("rtt_min_ns")
-            high = fig.p99 * scale if fig.p99 is not None else value
+            # Times in their spec's unit (µs, ms) back to the nanoseconds they were saved in.
+            spec = specs.of(fig.pattern)
+            value = fig.value / spec.scale
+            low = row.get(spec.percentile("min") or "")
+            high = fig.p99 / spec.scale if fig.p99 is not None else value
             lower = float(low) if isinstance(low, int | float) and low == low else value
             out[fig.scenario] = {
                 "latency": {"value": value, "lower_value": min(lower, value), "upper_value": max(high, value)}

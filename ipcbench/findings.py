@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ipcbench import fmt
+from ipcbench import fmt, specs
 from ipcbench.facts import LOAD_WARN, machine_table, not_installed, warnings
 from ipcbench.frame import BASELINE, CORE_PATTERNS, REFERENCE, by_key, fmt_spread, num, prepare, series_order
 from ipcbench.model import (
@@ -121,14 +121,12 @@ def row_figures(
     only what carries a payload has bytes/s.  A percentile left out for want of samples (``count``
     of them were timed) says so.
     """
-    messaging = pattern in CORE_PATTERNS
-    rate = "" if pattern == "startup" else fmt.rate(msgs_per_s, "msg" if messaging else "op")
-    sized = messaging or pattern == "bulk"
-    what = "starts" if pattern == "startup" else "round trips"
-    absent = "" if count is None else f"n/a ({fmt.count(count)} {what})"
+    spec = specs.of(pattern)
+    rate = fmt.rate(msgs_per_s, spec.noun) if spec.rate else ""
+    absent = "" if count is None else f"n/a ({fmt.count(count)} {spec.samples})"
     return (
         rate,
-        fmt.rate(bytes_per_s, "B") if sized else "",
+        fmt.rate(bytes_per_s, "B") if spec.sized else "",
         absent if p50_ns is None else fmt.duration_ns(p50_ns),
         absent if p99_ns is None else fmt.duration_ns(p99_ns),
     )
@@ -140,12 +138,12 @@ def all_benchmarks(df: pd.DataFrame) -> Table:
     rows = []
     ordered = df.sort_values(["series", "pattern", "mechanism", "processes", "shape", "payload_bytes"])
     for _, r in ordered.iterrows():
-        times = "op" if r["pattern"] == "startup" else "rtt"
-        p50, p99 = (num(r.get(f"{times}_{k}_ns")) for k in ("p50", "p99"))
+        spec = specs.of(str(r["pattern"]))
+        p50, p99 = (num(r.get(spec.percentile(k) or "")) for k in ("p50", "p99"))
         cells = (
             str(r["scenario"]),
             *row_figures(
-                str(r["pattern"]), r["msgs_per_s"], r["bytes_per_s"], p50, p99, num(r.get(f"{times}_count"))
+                spec.name, r["msgs_per_s"], r["bytes_per_s"], p50, p99, num(r.get(spec.count or ""))
             ),
             fmt.duration_s(r["round_ms"] / 1e3),
             fmt_spread(r["spread"]),
@@ -195,10 +193,12 @@ def _fmt_extra(value: object) -> str:
 def time_per_op_ns(row: Any) -> float:
     """How long one operation takes as one worker sees it.
 
-    Start-up times every start itself (``op_p50_ns``).  Otherwise ``msgs_per_s`` counts the
-    operations of all workers together: with ``w`` workers each one spends ``w / rate`` per operation.
+    A pattern that times every operation by itself (start-up) has it as its headline.  Otherwise
+    ``msgs_per_s`` counts the operations of all workers together: with ``w`` workers each one spends
+    ``w / rate`` per operation.
     """
-    per_op = num(row.get("op_p50_ns")) if row["pattern"] == "startup" else None
+    spec = specs.of(str(row["pattern"]))
+    per_op = num(row.get(spec.headline)) if spec.per_operation else None
     if per_op is not None:
         return per_op
     workers = max(1, int(row["producers"]))
@@ -211,7 +211,9 @@ def pattern_table(df: pd.DataFrame) -> Table:
     extra = extra_numeric_keys(df)
     sized = df["payload_bytes"].nunique() > 1
     placed = "placement" in df and df["placement"].nunique() > 1
-    startup = bool((df["pattern"] == "startup").all())
+    # One pattern's rows, or the generic section's: a rate column unless none of them has a rate.
+    spec = specs.of(str(df["pattern"].iloc[0])) if df["pattern"].nunique() == 1 else None
+    no_rate = spec is not None and not spec.rate
     rows = []
     order = ["series", "mechanism", "start_method", "processes", "shape", "payload_bytes"]
     for _, r in df.sort_values(order).iterrows():
@@ -221,7 +223,7 @@ def pattern_table(df: pd.DataFrame) -> Table:
             str(r["shape"]),
             *((fmt.size(r["payload_bytes"]),) if sized else ()),
             *((str(r["placement"]),) if placed else ()),
-            *(() if startup else (fmt.rate(r["msgs_per_s"], "op"),)),
+            *(() if no_rate else (fmt.rate(r["msgs_per_s"], "op"),)),
             *((fmt.rate(r["bytes_per_s"], "B"),) if sized else ()),
             fmt.duration_ns(time_per_op_ns(r)),
             fmt_spread(r["spread"]),
@@ -234,9 +236,11 @@ def pattern_table(df: pd.DataFrame) -> Table:
         "processes",
         *(("payload",) if sized else ()),
         *(("placement",) if placed else ()),
-        *(() if startup else ("operations/s (all workers)",)),
+        *(() if no_rate else ("operations/s (all workers)",)),
         *(("bytes/s",) if sized else ()),
-        "one start (p50)" if startup else "time per operation (one worker)",
+        f"one {spec.measures} (p50)"
+        if spec is not None and spec.per_operation
+        else "time per operation (one worker)",
         "spread",
         *(k.replace("_", " ") for k in extra),
     )

@@ -10,7 +10,7 @@ import numbers
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ipcbench import fmt, roster
+from ipcbench import fmt, roster, specs
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 BASELINE = "os_pipe"
 #: What most code uses; every winner is also compared with it.
 REFERENCE = "queue"
-#: The patterns with their own chart sections (other patterns get their own generic section).
-CORE_PATTERNS = ("throughput", "latency")
+#: The patterns the report gives its own chart sections (their specs name no section of their own).
+CORE_PATTERNS = tuple(spec.name for spec in specs.BUILT_IN if spec.section is None)
 
 
 def fmt_spread(spread: float) -> str:

@@ -33,8 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import fmt, roster, stats
-from ipcbench.scenario import PATTERNS
+from ipcbench import fmt, roster, specs, stats
 
 DEFAULT_THRESHOLD = 10.0
 #: The spread (sd of log figures, ~ a fraction) a whole run adds to a scenario's figure beyond what its
@@ -45,9 +44,6 @@ DEFAULT_RUN_SD = 0.02
 DEFAULT_ALPHA = 0.05
 #: Patterns other branches add; thresholds may name them before they exist here.
 FUTURE_PATTERNS: tuple[str, ...] = ()
-
-#: Patterns whose operations are messages; every other pattern counts operations.
-MESSAGING = ("throughput", "latency")
 
 VERDICTS = ("slower", "faster", "same", "noisy", "new", "gone")
 #: What the ``noisy`` verdict means, in the tables.
@@ -133,12 +129,13 @@ class Rules:
     def check_keys(self, known: Iterable[str]) -> None:
         """A threshold for a name nobody knows is a typo that would silently do nothing."""
         mechanisms = roster.families()
-        names = set(known) | set(PATTERNS) | set(FUTURE_PATTERNS) | set(mechanisms)
+        patterns = (*specs.SPECS, *FUTURE_PATTERNS)
+        names = set(known) | set(patterns) | set(mechanisms)
         for t in self.specific:
             if t.key not in names:
                 raise CompareError(
                     f"threshold {t}: {t.key!r} is neither a pattern nor a mechanism "
-                    f"(patterns: {', '.join(PATTERNS + FUTURE_PATTERNS)}; "
+                    f"(patterns: {', '.join(patterns)}; "
                     f"mechanisms: {', '.join(mechanisms)})"
                 )
 
@@ -294,33 +291,36 @@ def trials_of(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
 
 
 def figure_of(row: Mapping[str, Any]) -> Figure:
-    """The figure that matters for one loaded row (see the module docstring for each pattern)."""
+    """The figure that matters for one loaded row: its pattern's headline (:mod:`ipcbench.specs`)."""
     sid, mechanism, pattern = str(row["scenario"]), str(row["mechanism"]), str(row["pattern"])
-    subject: dict[str, Any]
-    if pattern == "latency":
-        key, scale, p99 = "rtt_p50_ns", 1e-3, _num(row, "rtt_p99_ns")
-        subject = {"metric": "rtt p50", "unit": "µs", "higher_is_better": False}
-        headline = _num(row, key)
-        if headline is None:
-            raise CompareError(f"{row.get('file')}: {sid} has no rtt p50")
-    elif pattern == "startup":
-        # One start, as every start-up figure is judged: a round is a calibrated batch of starts.
-        key, scale, p99 = "op_p50_ns", 1e-6, _num(row, "op_p99_ns")
-        subject = {"metric": "start-up", "unit": "ms", "higher_is_better": False}
-        # Files from before op_ns: the median time per start (schema 2), in seconds.
+    spec = specs.of(pattern)
+    key, scale = spec.headline, spec.scale
+    p99_key = spec.percentile("p99")
+    p99 = None if p99_key is None else _num(row, p99_key)
+    headline = _num(row, key)
+    if headline is None and spec.per_operation:
+        # Files from before per-operation times were saved: the median time per operation (schema 2,
+        # in seconds).
         median = _num(row, "median")
-        headline = _num(row, key) or (median * 1e9 if median else 0.0)
-    else:
-        key, scale, p99 = "msgs_per_s", 1.0, None
-        # The one-sided patterns count operations, not messages.
-        unit = "msgs/s" if pattern in MESSAGING else "ops/s"
-        subject = {"metric": unit, "unit": unit, "higher_is_better": True}
-        headline = _num(row, key) or 0.0
+        if not median:
+            raise CompareError(f"{row.get('file')}: {sid} has no {spec.metric}")
+        headline = median * 1e9
+    headline = headline or 0.0
     samples = tuple(v * scale for v in (_num(t, key) for t in trials_of(row)) if v is not None and v > 0) or (
         headline * scale,
     )
     value = statistics.median(samples)
-    return Figure(sid, mechanism, pattern, **subject, value=value, samples=samples, p99=_scaled(p99, scale))
+    return Figure(
+        sid,
+        mechanism,
+        pattern,
+        spec.metric,
+        spec.unit,
+        spec.higher_is_better,
+        value=value,
+        samples=samples,
+        p99=_scaled(p99, scale),
+    )
 
 
 def _scaled(value: float | None, by: float) -> float | None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from ipcbench import api, catalog, eta, machine, mechanisms, preflight, schema, selection, tree, trials
+from ipcbench import api, catalog, eta, machine, mechanisms, preflight, schema, selection, specs, tree, trials
 from ipcbench.harness import Settings
 from ipcbench.scenario import Scenario, ScenarioError
 from ipcbench.trials import Trial, TrialLog
@@ -402,11 +402,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         "failed": "FAILED",
     }.get(outcome, "")
     if outcome == "measured" and info.get("msgs_per_s"):
-        unit = "msg/s" if info.get("pattern") in ("throughput", "latency") else "op/s"
-        figure = f"{info['msgs_per_s']:>12,.0f} {unit}"
-        for key in ("rtt_ns", "op_ns"):
-            if key in info:
-                figure += f"  p50 {info[key]['p50'] / 1000:8.1f} µs"
+        spec = specs.of(str(info.get("pattern")))
+        figure = f"{info['msgs_per_s']:>12,.0f} {spec.noun}/s"
+        if spec.times is not None and spec.times in info:
+            figure += f"  p50 {info[spec.times]['p50'] / 1000:8.1f} µs"
         if "lost_updates" in info:
             figure += f"  lost {info['lost_updates']}"
     if _EARLIER_FAILED in item.stash:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ipcbench import fmt, roster
+from ipcbench import fmt, roster, specs
 from ipcbench.frame import CORE_PATTERNS, REFERENCE, by_key, candidates, fmt_spread
 from ipcbench.table import Table
 
@@ -15,8 +15,9 @@ if TYPE_CHECKING:
 
 
 def _metric(pattern: str) -> tuple[str, bool]:
-    """The column that ranks a pattern's mechanisms, and whether higher is better."""
-    return ("msgs_per_s", True) if pattern == "throughput" else ("rtt_p50_ns", False)
+    """The column that ranks a pattern's mechanisms (its headline), and whether higher is better."""
+    spec = specs.of(pattern)
+    return spec.headline, spec.higher_is_better
 
 
 def recommendations(df: pd.DataFrame) -> tuple[Table, Table]:
@@ -56,10 +57,10 @@ def recommendations(df: pd.DataFrame) -> tuple[Table, Table]:
                 ratio: float = best[value] / other[value] if higher else other[value] / best[value]
                 return ratio
 
-            def figure(r: Any, pattern: str = pattern) -> str:
-                if pattern == "throughput":
-                    return f"{fmt.rate(r['msgs_per_s'])} · {fmt.rate(r['bytes_per_s'], 'B')}"
-                return f"{fmt.duration_ns(r['rtt_p50_ns'])} p50 RTT"
+            def figure(r: Any, value: str = value, higher: bool = higher) -> str:
+                if higher:
+                    return f"{fmt.rate(r[value])} · {fmt.rate(r['bytes_per_s'], 'B')}"
+                return f"{fmt.duration_ns(r[value])} p50 RTT"
 
             runner_up = "—"
             if len(ranked) > 1:

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ipcbench import progress, results, table
+from ipcbench import progress, results, specs, table
 from ipcbench.table import Table, escape
 
 if TYPE_CHECKING:
@@ -26,17 +26,16 @@ if TYPE_CHECKING:
 
 #: Crossovers listed under the payload chart; more are counted, not listed.
 MAX_CROSSOVERS = 30
-#: Patterns that may be absent (added by later benchmarks): section id, title, and its patterns with a
-#: chart title each.
-OPTIONAL_PATTERNS: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
-    (
-        "shared-state",
-        "Shared state and locks",
-        (("shared_state", "Shared state: Value, Array, ShareableList, Manager"), ("locks", "Locks")),
-    ),
-    ("bulk", "Bulk copies into shared memory", (("bulk", "Bulk copies into shared memory"),)),
-    ("startup", "Start-up cost by start method", (("startup", "Start-up cost by start method"),)),
-)
+
+
+def optional_sections() -> tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...]:
+    """The sections of patterns that may be absent, as their specs place them: section id, title, and
+    its patterns with a chart title each."""
+    sections: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for spec in specs.SPECS.values():
+        if spec.section is not None:
+            sections.setdefault(spec.section, []).append((spec.name, spec.title or spec.name))
+    return tuple((sid, title, tuple(patterns)) for (sid, title), patterns in sections.items())
 
 
 class ReportError(Exception):
@@ -123,7 +122,8 @@ def _write(raw: pd.DataFrame, out: Path) -> Path:
         ),
     ]
     extra = findings.extra_numeric_keys(df)
-    for sid, title, patterns in OPTIONAL_PATTERNS:
+    optional = optional_sections()
+    for sid, title, patterns in optional:
         present = [(p, t) for p, t in patterns if (df["pattern"] == p).any()]
         if present:
             found = [charts.pattern_chart(df, p, t, out, extra) for p, t in present]
@@ -132,7 +132,7 @@ def _write(raw: pd.DataFrame, out: Path) -> Path:
         else:
             names = " or ".join(p for p, _ in patterns)
             sections.append(Section(sid, title, text=(f"Not in this run: no {names} benchmarks.",)))
-    known = {p for _, _, patterns in OPTIONAL_PATTERNS for p, _ in patterns}
+    known = {p for _, _, patterns in optional for p, _ in patterns}
     for pattern in sorted(set(df["pattern"]) - {*findings.CORE_PATTERNS, *known}):
         part = df[df["pattern"] == pattern]
         title = pattern.replace("_", " ").capitalize()

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ipcbench import schema
+from ipcbench import schema, specs
 from ipcbench.scenario import shape_label
 
 if TYPE_CHECKING:
@@ -143,9 +143,10 @@ def _check_benchmark(path: Path, i: int, bench: Any) -> dict[str, Any] | None:
         not isinstance(rtt, dict) or any(k not in rtt for k in schema.RTT_KEYS)
     ):
         raise _fail(path, f"benchmark #{i} ({info['scenario']}) lacks rtt_ns percentiles")
-    for key, prefix in (("rtt_ns", "rtt"), ("op_ns", "op")):
+    # Every pattern's per-operation percentiles, each under its own prefix (``rtt_p50_ns``, ``op_p50_ns``).
+    for key in dict.fromkeys(spec.times for spec in specs.SPECS.values() if spec.times):
         if isinstance(info.get(key), dict):
-            row.update(_percentile_columns(path, f"benchmark #{i} {key}", info[key], prefix))
+            row.update(_percentile_columns(path, f"benchmark #{i} {key}", info[key], key.removesuffix("_ns")))
     for key in ("lost_updates", "updates_expected"):
         if key in info:
             row[key] = int(_number(path, f"benchmark #{i} field {key}", info[key]))

@@ -10,7 +10,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from ipcbench import machine, mechanisms, schema, stability
+from ipcbench import machine, mechanisms, schema, specs, stability
 from ipcbench.harness import Rig, RoundResult, Settings
 from ipcbench.scenario import Scenario, format_size
 from ipcbench.trials import Trial
@@ -78,11 +78,10 @@ def describe(
         worker_affinity=affinity,
         pickle_protocol=pickle.DEFAULT_PROTOCOL if _pickles(scenario.mechanism) else None,
     )
-    if scenario.pattern == "latency":
-        info["rtt_ns"] = percentiles([a for r in results for a in r.rtts])
-    elif scenario.pattern == "startup":
-        # Start-up is timed per operation; lower is better.
-        info["op_ns"] = percentiles([a for r in results for a in r.rtts])
+    spec = specs.of(scenario.pattern)
+    if spec.times is not None:
+        # Every operation timed by itself (round trips, starts): their percentiles.
+        info[spec.times] = percentiles([a for r in results for a in r.rtts])
     cpu = cpu_per_message(scenario, results)
     if cpu is not None:
         info["cpu_ns_per_msg"] = cpu
@@ -90,8 +89,8 @@ def describe(
     for key in results[-1].extra:
         info[key] = sum(r.extra.get(key, 0) for r in results)
     # Spread, round count and round length, from the rounds' own clock (pyperf-style checks).
-    # Start-up rounds are as long as their operations make them: no target to fall short of.
-    target = None if scenario.pattern == "startup" else settings.round_time
+    # Some rounds are as long as their operations make them (start-up): no target to fall short of.
+    target = settings.round_time if spec.round_target else None
     warnings = stability.round_warnings(round_s, target=target)
     if scenario.processes > cpus:
         warnings.append(f"oversubscribed: {scenario.processes} processes on {cpus} usable CPUs")
@@ -104,9 +103,9 @@ def describe(
 
 
 def cpu_per_message(scenario: Scenario, results: Sequence[RoundResult]) -> float | None:
-    """The workers' CPU time per message (operation), median over rounds; None for start-up, whose
-    work is in the processes it starts, not in its workers."""
-    if scenario.pattern == "startup":
+    """The workers' CPU time per message (operation), median over rounds; None where the work is not
+    in the workers (start-up's is in the processes it starts)."""
+    if not specs.of(scenario.pattern).cpu_time:
         return None
     return statistics.median(r.cpu_ns / r.messages for r in results)
 
@@ -128,11 +127,10 @@ def trial_record(
         "msgs_per_s": n / statistics.median(round_s),
         "worker_pids": pids,
     }
-    per_op = percentiles([a for r in results for a in r.rtts]).get("p50")
-    if scenario.pattern == "latency":
-        record["rtt_p50_ns"] = per_op
-    elif scenario.pattern == "startup":
-        record["op_p50_ns"] = per_op
+    spec = specs.of(scenario.pattern)
+    if spec.per_operation:
+        # The trial's own headline: the p50 of the operations it timed one by one.
+        record[spec.headline] = percentiles([a for r in results for a in r.rtts]).get("p50")
     cpu = cpu_per_message(scenario, results)
     if cpu is not None:
         record["cpu_ns_per_msg"] = cpu
@@ -186,7 +184,8 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings, trial: 
             # Fresh workers' first round pays one-off costs (connections, first-touch page faults),
             # as calibration's first round did in the first trial: untimed, it warms up.
             warm = rig.run_round(n).elapsed_ns / 1e9
-            if scenario.pattern != "startup" and warm < settings.round_time * stability.SHORT_ROUND:
+            short = warm < settings.round_time * stability.SHORT_ROUND
+            if specs.of(scenario.pattern).round_target and short:
                 # The first trial sized the batch at a slower moment or placement: these workers would
                 # time rounds under half the target, too short to trust.  Size it again.
                 n = rig.sample_batch(rig.calibrate())

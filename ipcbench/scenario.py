@@ -10,19 +10,14 @@ import dataclasses
 import re
 from typing import Any
 
-#: Every pattern, with the one line ``ipcbench list`` shows for it.
-PATTERN_DESCRIPTIONS = {
-    "throughput": "producers stream a verified batch to consumers: messages/s and bytes/s",
-    "latency": "ping-pong pairs, every round trip timed: p50/p90/p99/p99.9/max",
-    "shared_state": "processes update shared Value/Array state: operations/s (as msgs_per_s), lost updates",
-    "locks": "acquire/release (or notify/wait) of a shared primitive: operations/s, uncontended to 2x CPUs",
-    "bulk": "copy bandwidth in one process per worker: a reference memcpy, Array slice and memoryview copies",
-    "startup": "cost of creating processes, a Pool, a Manager, a new channel: per operation, lower is better",
-}
+from ipcbench import specs
+
+#: Every pattern, with the one line ``ipcbench list`` shows for it (each described in :mod:`ipcbench.specs`).
+PATTERN_DESCRIPTIONS = {spec.name: spec.description for spec in specs.BUILT_IN}
 PATTERNS = tuple(PATTERN_DESCRIPTIONS)
 
 #: Patterns whose workers all do the same job: ``producers`` counts them and ``consumers`` is 0.
-ONE_SIDED = ("shared_state", "locks", "bulk", "startup")
+ONE_SIDED = tuple(spec.name for spec in specs.BUILT_IN if spec.one_sided)
 
 #: Where workers run: pinned one per CPU in turn (``spread``), all on one CPU (``packed``), or left to the OS.
 PLACEMENTS = ("none", "spread", "packed")
