@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+from collections.abc import Sequence
 
 from ipcbench import api, mechanisms, ops, roster
-from ipcbench.scenario import MIN_PAYLOAD
+from ipcbench.scenario import MIN_PAYLOAD, PATTERN_DESCRIPTIONS, PATTERNS
 
 #: What a user can take from a mechanism's figure (:attr:`Entry.kind`), as each record declares it.
 IMPORTABLE, BASELINE, HAND_MADE = roster.IMPORTABLE, roster.BASELINE, roster.HAND_MADE
@@ -83,3 +84,22 @@ def _entries(generation: int) -> dict[str, Entry]:
 def kind(mechanism: str) -> str:
     """A mechanism's :attr:`Entry.kind`; one saved by another version of ipcbench is importable."""
     return roster.kind(mechanism)
+
+
+def text(patterns: Sequence[str] = PATTERNS) -> str:
+    """Every pattern, then its mechanisms, one line each; optional ones say when they cannot run."""
+    known = entries()
+    members = {p: [m for m in known.values() if p in m.patterns] for p in patterns}
+    width = max((len(m.name) for ms in members.values() for m in ms), default=0)
+    lines = []
+    for pattern in patterns:
+        lines.append(f"{pattern}: {PATTERN_DESCRIPTIONS[pattern]}")
+        # A pattern that runs the very mechanisms of one listed above it (latency: throughput's).
+        same = next((p for p in patterns[: patterns.index(pattern)] if members[p] == members[pattern]), None)
+        if same is not None and members[pattern]:
+            lines.append(f"  (the mechanisms of {same})")
+            continue
+        for m in members[pattern]:
+            why = mechanisms.missing(m.requires)
+            lines.append(f"  {m.name:<{width}}  {m.description}" + (f"  [skipped: {why}]" if why else ""))
+    return "\n".join(lines)

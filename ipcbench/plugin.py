@@ -15,7 +15,20 @@ from typing import Any
 
 import pytest
 
-from ipcbench import api, catalog, eta, machine, mechanisms, preflight, schema, selection, specs, tree, trials
+from ipcbench import (
+    api,
+    catalog,
+    eta,
+    machine,
+    mechanisms,
+    options,
+    preflight,
+    schema,
+    selection,
+    specs,
+    tree,
+    trials,
+)
 from ipcbench.harness import Settings
 from ipcbench.scenario import Scenario, ScenarioError
 from ipcbench.trials import Trial, TrialLog
@@ -25,13 +38,8 @@ PROFILE_SETTINGS = selection.PROFILE_SETTINGS
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     g = parser.getgroup("ipcbench", "ipcbench scenario selection")
-    g.addoption("--ipc-profile", default="quick", choices=selection.PROFILES, help="base sweep")
-    g.addoption("--ipc-mechanism", action="append", default=[], help="mechanism (repeatable)")
-    g.addoption("--ipc-pattern", action="append", default=[], help="pattern (repeatable)")
-    g.addoption("--ipc-processes", action="append", type=int, default=[], help="process count (repeatable)")
-    g.addoption("--ipc-payload", action="append", default=[], help="payload size, e.g. 1KiB (repeatable)")
-    g.addoption("--ipc-start-method", action="append", default=[], help="start method (repeatable)")
-    g.addoption("--ipc-placement", action="append", default=[], help="none, spread, packed (repeatable)")
+    # The same options as `ipcbench run`, with the same checks, as --ipc-NAME.
+    options.add_pytest_options(g, options.SELECTION + options.PACING)
     g.addoption(
         "--ipc-plugin",
         action="append",
@@ -39,15 +47,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="FILE_OR_MODULE",
         help="load mechanisms from a plugin file or module (repeatable); entry points load by themselves",
     )
-    g.addoption("--ipc-round-time", type=float, default=None, help="target seconds per timed round")
-    g.addoption("--ipc-rounds", type=int, default=None, help="timed rounds per trial")
-    g.addoption(
-        "--ipc-trials",
-        type=int,
-        default=None,
-        help="independent trials per scenario, each with fresh workers, interleaved over the run",
-    )
-    g.addoption("--ipc-deadline", type=float, default=5.0, help="seconds a round may overrun before failing")
     g.addoption("--ipc-progress", action="store_true", help="one line per scenario with its figure")
     g.addoption(
         "--ipc-calibration",
@@ -87,17 +86,7 @@ def scenarios(config: pytest.Config) -> list[Scenario]:
 
 
 def selected(config: pytest.Config) -> list[Scenario]:
-    sel = selection.select(
-        config.getoption("ipc_profile"),
-        machine.logical_cpus(),
-        config.getoption("ipc_mechanism"),
-        config.getoption("ipc_pattern"),
-        config.getoption("ipc_processes"),
-        config.getoption("ipc_payload"),
-        config.getoption("ipc_start_method"),
-        config.getoption("ipc_placement"),
-    )
-    return sel.expand()
+    return options.scenarios(lambda dest: config.getoption(f"ipc_{dest}"), machine.logical_cpus())
 
 
 def settings(config: pytest.Config) -> Settings:

@@ -308,13 +308,13 @@ def test_killed_runner_leaves_no_orphan_workers(tmp_path):
 def test_benchmarks_that_do_not_collect_are_a_failure_not_an_interrupt(capsys, tmp_path, monkeypatch):
     """pytest's exit code 2 also means "errors during collection": with no scenario begun and no
     signal, the run failed (exit 1, saying so); it was not interrupted (130)."""
-    from ipcbench import cli
+    from ipcbench import launch
 
     broken = tmp_path / "benchmarks"
     broken.mkdir()
     (broken / "pytest.ini").write_text("[pytest]\n")
     (broken / "test_ipc.py").write_text("this is not python\n")
-    monkeypatch.setattr(cli, "BENCH_DIR", broken)
+    monkeypatch.setattr(launch, "BENCH_DIR", broken)
     out = tmp_path / "run.json"
     code, _, err = run_cli(capsys, "run", *TINY_RUN, "-o", str(out))
     assert code == 1
@@ -324,7 +324,7 @@ def test_benchmarks_that_do_not_collect_are_a_failure_not_an_interrupt(capsys, t
 
 def test_summary_prints_each_pattern_in_its_own_terms():
     """Start-up is a time per start, never msgs/s of batches; one-sided patterns count operations."""
-    from ipcbench.cli import summary_table
+    from ipcbench.launch import summary_table
 
     def bench(scenario: str, pattern: str, **info: object) -> dict[str, object]:
         stats = {"median": 0.0186, "stddev": 0.0009}

@@ -211,14 +211,14 @@ def test_a_run_whose_pytest_does_not_stop_is_killed(tmp_path, then, no_leaks):
 def test_the_account_puts_every_scenario_in_exactly_one_place(monkeypatch, interrupted):
     """Without a word from pytest a scenario failed, unless a signal stopped the run first (not run);
     a failure pytest reported stays a failure either way."""
-    from ipcbench import cli, mechanisms, selection
+    from ipcbench import launch, mechanisms, selection
 
     monkeypatch.setattr(mechanisms, "missing", lambda requires: "gone" if requires == "zmq" else None)
     mechs = ["pipe_bytes", "os_pipe", "queue", "socketpair", "zmq"]
     scenarios = selection.select("quick", 2, mechs, ["throughput"], [2], [8], ["fork"]).expand()
     ids = {s.mechanism: s.id for s in scenarios}
     outcomes = {ids["os_pipe"]: "failed", ids["queue"]: "not_run"}
-    account = cli.Account.of(scenarios, {ids["pipe_bytes"]}, outcomes, interrupted)
+    account = launch.Account.of(scenarios, {ids["pipe_bytes"]}, outcomes, interrupted)
     assert account.measured == (ids["pipe_bytes"],)
     assert list(account.not_installed) == [ids["zmq"]]
     assert account.failed == ((ids["os_pipe"],) if interrupted else (ids["os_pipe"], ids["socketpair"]))

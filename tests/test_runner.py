@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pytest_benchmark.stats import Metadata
 
-from ipcbench import api, cli, ops, runner
+from ipcbench import api, cli, launch, ops, runner
 from ipcbench.harness import RoundResult, Settings, VerificationError
 from ipcbench.scenario import Scenario
 
@@ -155,7 +155,7 @@ def test_a_tail_percentile_needs_ten_samples_beyond_it(count, absent):
 def test_the_summary_says_how_many_round_trips_a_missing_percentile_lacked():
     rtt = runner.percentiles([array("q", range(1000, 1565))])
     info = {"scenario": "x-latency", "pattern": "latency", "msgs_per_s": 1.0, "rtt_ns": rtt}
-    table = cli.summary_table([{"extra_info": info, "stats": {}}])
+    table = launch.summary_table([{"extra_info": info, "stats": {}}])
     assert "n/a (565 round trips)" in table
     assert "1.28 µs" in table  # the p50, 1282 ns
 

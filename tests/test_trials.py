@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from test_runner import LOCK, SETTINGS, FakeBenchmark
 
-from ipcbench import cli, eta, harness, plugin, runner, trials
+from ipcbench import cli, eta, harness, launch, plugin, runner, trials
 from ipcbench.harness import Rig, Settings
 from ipcbench.scenario import Scenario
 from ipcbench.trials import Trial, TrialLog
@@ -310,7 +310,7 @@ def test_max_time_cuts_the_later_trials_and_a_scenario_with_a_trial_counts_as_me
     skipped = SimpleNamespace(passed=False, skipped=True)
     assert plugin._outcome(second, skipped) == plugin._outcome(third, skipped) == "not_run"
     # Its first trial was saved: the run counts it measured (listed under trials_cut), not "not run".
-    account = cli.Account.of([scenario], {scenario.id}, {scenario.id: "not_run"}, interrupted=False)
+    account = launch.Account.of([scenario], {scenario.id}, {scenario.id: "not_run"}, interrupted=False)
     assert account.measured == (scenario.id,) and account.not_run == ()
 
 

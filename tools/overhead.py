@@ -82,7 +82,7 @@ def table(totals: dict[str, float], whole: float) -> str:
 def from_rig(args: argparse.Namespace) -> int:
     try:
         # The same selection options as 'ipcbench run', parsed the same way.
-        scenarios = cli._selection(args)
+        scenarios = cli.selected(args)
         round_time, rounds = {"quick": (0.02, 5), "full": (0.1, 15)}[args.profile]
         settings = Settings(round_time=args.round_time or round_time, rounds=args.rounds or rounds)
     except (ScenarioError, cli.UsageError) as exc:
@@ -124,7 +124,7 @@ def from_run(path: Path) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="overhead.py", description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--run", type=Path, metavar="JSON", help="read a saved ipcbench run instead of measuring")
-    cli._add_selection(p)
+    cli.add_selection(p)
     p.add_argument("--rounds", type=int)
     p.add_argument("--round-time", type=float)
     args = p.parse_args(argv)
