@@ -12,7 +12,8 @@ import json
 import sys
 from pathlib import Path
 
-from ipcbench import results
+from ipcbench import errors, results
+from ipcbench.errors import EXIT_OK, EXIT_REGRESSION
 from ipcbench.gate import (
     DEFAULT_ALPHA,
     DEFAULT_THRESHOLD,
@@ -30,8 +31,6 @@ from ipcbench.render import render_markdown, render_text, to_json
 from ipcbench.runs import REFERENCE_MECHANISM, compare_runs, load_side
 
 __all__ = ["VERDICTS", "CompareError", "Figure", "Threshold", "figure_of", "parse_threshold", "slowdown"]
-
-EXIT_OK, EXIT_REGRESSION, EXIT_USAGE = 0, 1, 2
 
 
 def alpha_arg(text: str) -> float:
@@ -111,17 +110,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
         base, cur = load_side(args.baseline), load_side(args.current)
         comparison = compare_runs(base, cur, rules, args.normalize)
     except (results.LoadError, CompareError) as exc:
-        print(f"ipcbench compare: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return errors.usage("compare", exc)
     if comparison.machine:
         if args.strict_machine:
-            print(
-                "ipcbench compare: error: --strict-machine: the runs come from different machines ("
-                + "; ".join(comparison.machine)
-                + ")",
-                file=sys.stderr,
+            machines = "; ".join(comparison.machine)
+            return errors.usage(
+                "compare", f"--strict-machine: the runs come from different machines ({machines})"
             )
-            return EXIT_USAGE
         print(
             "ipcbench compare: WARNING: different machines: " + "; ".join(comparison.machine), file=sys.stderr
         )

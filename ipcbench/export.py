@@ -21,12 +21,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import fmt, results, specs, storage
+from ipcbench import errors, fmt, results, specs, storage
+from ipcbench.errors import EXIT_OK
 from ipcbench.gate import CompareError, figure_of
 
 FORMATS = ("github-action-benchmark", "bencher")
 MEASURES = ("throughput", "latency")
-EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def _rows(path: str) -> list[dict[str, Any]]:
@@ -130,8 +130,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             storage.check_writable(Path(args.output))
             storage.write_new(Path(args.output), data)
     except (results.LoadError, CompareError, storage.StorageError) as exc:
-        print(f"ipcbench export: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return errors.usage("export", exc)
     where = "standard output" if args.output in (None, "-") else args.output
     # On stderr: standard output may be the export itself.
     print(f"wrote {len(data)} benchmarks ({args.format}) to {where}", file=sys.stderr)

@@ -34,13 +34,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import fmt, progress, results, stats, table
+from ipcbench import errors, fmt, progress, results, stats, table
 from ipcbench.axes import log_axis
 from ipcbench.compare import add_alpha_option, add_threshold_option
+from ipcbench.errors import EXIT_OK
 from ipcbench.gate import CompareError, Figure, Rules, costs, rules_from, slowdown
 from ipcbench.runs import Run, load_run
 
-EXIT_OK, EXIT_USAGE = 0, 2
 DEFAULT_WINDOW = 3
 
 
@@ -383,11 +383,9 @@ def cmd_history(args: argparse.Namespace) -> int:
             render_html(runs, steps, skipped, rules, args.window, pngs), encoding="utf-8"
         )
     except CompareError as exc:
-        print(f"ipcbench history: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return errors.usage("history", exc)
     except OSError as exc:
-        print(f"ipcbench history: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return errors.usage("history", f"cannot write {args.output}: {exc.strerror or exc}")
     for why in skipped:
         print(f"ipcbench history: skipped {why}", file=sys.stderr)
     print(f"{len(runs)} runs, {len(steps)} step(s); wrote {out / 'index.html'} and {out / 'history.md'}")

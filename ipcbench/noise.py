@@ -25,15 +25,14 @@ import dataclasses
 import datetime as dt
 import math
 import statistics
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ipcbench import results, stats
+from ipcbench import errors, results, stats
+from ipcbench.errors import EXIT_OK
 from ipcbench.gate import DEFAULT_ALPHA, CompareError, Figure, costs, figure_of, percent
 from ipcbench.runs import load_run
 
-EXIT_OK, EXIT_USAGE = 0, 2
 #: A pair's own noise estimate from 5 + 5 trials varies by ~25%; the threshold leaves this much room.
 MARGIN = 1.2
 
@@ -181,11 +180,9 @@ def cmd_noise(args: argparse.Namespace) -> int:
         if args.output:
             args.output.write_text(to_toml(noise, args.alpha, n, args.results), encoding="utf-8")
     except (results.LoadError, CompareError) as exc:
-        print(f"ipcbench noise: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return errors.usage("noise", exc)
     except OSError as exc:
-        print(f"ipcbench noise: error: cannot write {args.output}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return errors.usage("noise", f"cannot write {args.output}: {exc.strerror or exc}")
     print(render(noise, n, args.alpha))
     if args.output:
         print(f"wrote {args.output} (ipcbench compare --config {args.output})")

@@ -11,12 +11,11 @@ from __future__ import annotations
 import argparse
 import base64
 import dataclasses
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ipcbench import progress, results, specs, table
+from ipcbench import errors, progress, results, specs, table
 from ipcbench.table import Table, escape
 
 if TYPE_CHECKING:
@@ -243,7 +242,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     try:
         index = build(args.results, args.output)
     except (results.LoadError, ReportError) as exc:
-        print(f"ipcbench report: error: {exc}", file=sys.stderr)
-        return 2
+        return errors.usage("report", exc)
     print(index)
-    return 0
+    return errors.EXIT_OK

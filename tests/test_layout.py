@@ -20,6 +20,8 @@ PACKAGE = ROOT / "ipcbench"
 
 #: What reads saved results: report, compare, history, export, noise and everything they build on.
 ANALYSIS = (
+    "specs",
+    "errors",
     "results",
     "stats",
     "fmt",
@@ -145,6 +147,17 @@ def test_no_import_cycle_outside_the_measuring_sides_registry():
     cycles = _cycles(graph)
     assert all(c <= MEASURING_CYCLE for c in cycles), [sorted(c) for c in cycles]
     assert not any(c & set(ANALYSIS) for c in cycles)
+
+
+#: Modules still over the limit while they are split into smaller ones.
+LONG_FOR_NOW = {"harness.py", "selfcheck.py"}
+
+
+def test_no_module_is_over_500_lines():
+    lengths = {
+        p.relative_to(PACKAGE).as_posix(): len(p.read_text().splitlines()) for p in PACKAGE.rglob("*.py")
+    }
+    assert {name for name, n in lengths.items() if n > 500} <= LONG_FOR_NOW, lengths
 
 
 def test_the_cycle_finder_finds_a_cycle():
