@@ -15,7 +15,6 @@ binds a worker's share to a callable (worker side) and verifies the round.  The 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import dataclasses
 import itertools
 import multiprocessing
@@ -23,7 +22,6 @@ import multiprocessing.connection
 import os
 import signal
 import statistics
-import sys
 import threading
 import time
 from array import array
@@ -31,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ipcbench import api, mechanisms, stability
+from ipcbench.lifeline import die_with_parent
 from ipcbench.scenario import PLACEMENTS, Scenario, ScenarioError
 
 #: Seconds for workers to start and report ready (spawn of many processes on 2 cores takes a while).
@@ -188,20 +187,6 @@ def pattern_impl(name: str) -> Pattern:
 
 
 # --- worker side ------------------------------------------------------------------------------------
-
-
-def die_with_parent(parent_pid: int | None = None) -> None:
-    """Linux: have the kernel kill this worker if its parent dies, so no orphan keeps spinning.
-
-    A parent that died before the request was made is not covered by it: then the worker is already
-    an orphan, which ``parent_pid`` (the expected parent, where it is known) reveals.
-    """
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if parent_pid is not None and os.getppid() != parent_pid:
-        os._exit(1)
 
 
 def _worker(

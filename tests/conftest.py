@@ -34,9 +34,9 @@ def no_leaks():
 @pytest.fixture
 def registry():
     """Plugins a test loads or registers are forgotten afterwards: other tests see the built-ins only."""
-    from ipcbench import api
+    from ipcbench import api, registry
 
-    tables = (api._MECHANISMS, api._OPERATIONS, api._ORIGINS, api._LOADED)
+    tables = (registry._MECHANISMS, registry._OPERATIONS, registry._ORIGINS, api._LOADED)
     saved = [t.copy() for t in tables]
     path = list(sys.path)
     yield
@@ -52,7 +52,7 @@ def registry():
     for table, old in zip(tables, saved, strict=True):
         table.clear()
         table.update(old)
-    api._generation += 1
+    registry._generation += 1
 
 
 def _cmdline(proc) -> list[str]:

@@ -8,7 +8,7 @@ import queue
 
 import pytest
 
-from ipcbench import api, catalog, mechanisms, selection
+from ipcbench import catalog, mechanisms, registry, selection
 from ipcbench.harness import Rig, Settings, VerificationError
 from ipcbench.mechanisms import queues
 from ipcbench.scenario import Scenario, ScenarioError
@@ -82,7 +82,7 @@ def test_a_message_lost_in_the_batched_path_fails_the_round(mechanism, side, mon
     real = getattr(m, field)
     lossy = dataclasses.replace(m, **{field: lambda q, size: real(_Dropping(q), size)})
     # MECHANISMS is the registry's read-only view: the instrumented record goes into the registry itself.
-    monkeypatch.setitem(api._MECHANISMS, mechanism, lossy)
+    monkeypatch.setitem(registry._MECHANISMS, mechanism, lossy)
     with (
         pytest.raises(VerificationError, match=r"received 249 of 250 messages"),
         Rig(Scenario(mechanism, "throughput", 3, 1, 64, "fork"), TINY) as rig,

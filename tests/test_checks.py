@@ -14,7 +14,7 @@ from array import array
 
 import pytest
 
-from ipcbench import api, mechanisms, ops
+from ipcbench import mechanisms, ops, registry
 from ipcbench.harness import Rig, Settings, VerificationError
 from ipcbench.mechanisms import pipes
 from ipcbench.ops import bulk
@@ -25,7 +25,7 @@ TINY = Settings(round_time=0.002, rounds=1, warmup_rounds=0, grace=20.0)
 
 def broken(monkeypatch, name: str, loop) -> None:
     # OPS is the registry's read-only view: the instrumented record goes into the registry itself.
-    monkeypatch.setitem(api._OPERATIONS, name, dataclasses.replace(ops.OPS[name], loop=loop))
+    monkeypatch.setitem(registry._OPERATIONS, name, dataclasses.replace(ops.OPS[name], loop=loop))
 
 
 def first_round(scenario: Scenario, n: int) -> None:

@@ -280,7 +280,7 @@ def test_the_round_clock_runs_from_release_to_the_last_report_only(monkeypatch, 
     apart (release, last report), and the one-sided reset and check fall outside them."""
     import dataclasses
 
-    from ipcbench import api, ops
+    from ipcbench import ops, registry
 
     log: list[str] = []
     ticks = iter(range(1000, 10**9, 1000))
@@ -289,7 +289,7 @@ def test_the_round_clock_runs_from_release_to_the_last_report_only(monkeypatch, 
     reset = lambda shared: (log.append("reset"), op.reset(shared))  # noqa: E731
     check = lambda shared, n: (log.append("check"), op.check(shared, n))[1]  # noqa: E731
     # ops.OPS is the registry's read-only view: the instrumented record goes into the registry itself.
-    monkeypatch.setitem(api._OPERATIONS, "lock", dataclasses.replace(op, reset=reset, check=check))
+    monkeypatch.setitem(registry._OPERATIONS, "lock", dataclasses.replace(op, reset=reset, check=check))
     with Rig(Scenario("lock", "locks", 1, 0, 8, FORK), TINY) as rig:
         log.clear()
         result = rig.run_round(100)

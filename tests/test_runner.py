@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pytest_benchmark.stats import Metadata
 
-from ipcbench import api, cli, launch, ops, runner
+from ipcbench import api, cli, launch, ops, registry, runner
 from ipcbench.harness import RoundResult, Settings, VerificationError
 from ipcbench.scenario import Scenario
 
@@ -74,7 +74,7 @@ def logging_op(monkeypatch, log: list[str], fail_at_round: int | None = None) ->
         return op.check(shared, n)
 
     # ops.OPS is the registry's read-only view: the instrumented record goes into the registry itself.
-    monkeypatch.setitem(api._OPERATIONS, "lock", dataclasses.replace(op, reset=reset, check=check))
+    monkeypatch.setitem(registry._OPERATIONS, "lock", dataclasses.replace(op, reset=reset, check=check))
 
 
 def test_reset_and_verification_run_outside_the_clock(monkeypatch, no_leaks):

@@ -13,22 +13,22 @@ own layout (a module per primitive):
 * :mod:`~ipcbench.mechanisms.peers` -- optional third-party peers (faster-fifo, pyzmq).
 
 :mod:`~ipcbench.mechanisms.loops` holds the hot loops every family shares: the only code that runs
-while the clock is running.  Every family declares its records through the public
-:func:`ipcbench.api.register`, exactly as a plugin does.
+while the clock is running.  Every family declares its records through
+:func:`ipcbench.registry.register`, the very function a plugin calls as ``ipcbench.api.register``.
 """
 
 from __future__ import annotations
 
 import importlib.util
 
-from ipcbench import api
-from ipcbench.api import Resources as Resources
-from ipcbench.api import register
+from ipcbench import registry
 from ipcbench.mechanisms import managers, peers, pipes, queues, shared_memory
 from ipcbench.mechanisms.loops import consume as consume
 from ipcbench.mechanisms.loops import ping as ping
 from ipcbench.mechanisms.loops import pong as pong
 from ipcbench.mechanisms.loops import produce as produce
+from ipcbench.registry import Resources as Resources
+from ipcbench.registry import register
 
 # Declared with the saved run's layout, which the analysis side reads too; kept importable here.
 from ipcbench.schema import NOT_INSTALLED as NOT_INSTALLED
@@ -59,4 +59,4 @@ register(
 )
 
 #: Every channel mechanism, built in or from a plugin, by name: the registry's read-only view.
-MECHANISMS = api.MECHANISMS
+MECHANISMS = registry.MECHANISMS

@@ -19,7 +19,7 @@ import struct
 import time
 from array import array
 
-from ipcbench.api import Recv, Send
+from ipcbench.registry import Recv, Send
 
 _SEQ = struct.Struct("<q")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipcbench.api import Mechanism, Resources
+from ipcbench.registry import Mechanism, Resources
 
 
 def _manager_queue(res: Resources) -> tuple[Any, Any]:

@@ -9,7 +9,6 @@ import dataclasses
 import functools
 from typing import Any
 
-from ipcbench.api import Mechanism, Recv, Resources, Send
 from ipcbench.mechanisms.queues import (
     BATCH,
     FOREVER_S,
@@ -21,6 +20,7 @@ from ipcbench.mechanisms.queues import (
     timed_get,
     timed_put,
 )
+from ipcbench.registry import Mechanism, Recv, Resources, Send
 
 
 def _faster_fifo(res: Resources) -> tuple[Any, Any]:

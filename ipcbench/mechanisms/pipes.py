@@ -13,7 +13,7 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from ipcbench.api import Mechanism, Recv, Resources, Send
+from ipcbench.registry import Mechanism, Recv, Resources, Send
 
 
 def _pipe(res: Resources) -> tuple[Any, Any]:

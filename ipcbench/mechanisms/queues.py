@@ -12,7 +12,7 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
-from ipcbench.api import Mechanism, Recv, Resources, Send
+from ipcbench.registry import Mechanism, Recv, Resources, Send
 
 
 def _queue(res: Resources) -> tuple[Any, Any]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ipcbench import shm
-from ipcbench.api import Mechanism, Recv, Resources, Send
+from ipcbench.registry import Mechanism, Recv, Resources, Send
 
 _LEN = struct.Struct("<Q")
 

@@ -22,17 +22,17 @@ import time
 from array import array
 from typing import Any
 
-from ipcbench import api, mechanisms
-from ipcbench.api import register
+from ipcbench import mechanisms, registry
 from ipcbench.harness import Pattern, RoundResult, Run, VerificationError, _Task, span
 from ipcbench.ops import bulk, locks, shared_state, startup
+from ipcbench.registry import register
 from ipcbench.scenario import ONE_SIDED, Scenario, ScenarioError
 
 # The registry's order is the order of every listing, table and quick run: pattern by pattern.
 register(*shared_state.SHARED_STATE, *locks.LOCKS, *bulk.BULK, *startup.STARTUP)
 
 #: Every one-sided operation, built in or from a plugin, by name: the registry's read-only view.
-OPS = api.OPERATIONS
+OPS = registry.OPERATIONS
 
 
 def _exit_on_sigterm(signum: int, frame: Any) -> None:

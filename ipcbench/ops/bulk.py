@@ -5,7 +5,7 @@ from __future__ import annotations
 import ctypes
 from typing import Any
 
-from ipcbench.api import Operation, Resources
+from ipcbench.registry import Operation, Resources
 from ipcbench.scenario import Scenario
 
 

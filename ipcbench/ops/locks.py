@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipcbench.api import Operation, Resources
 from ipcbench.ops.shared_state import check_exact, reset_value
+from ipcbench.registry import Operation, Resources
 from ipcbench.scenario import Scenario
 
 

@@ -10,7 +10,7 @@ import functools
 from typing import Any
 
 from ipcbench import shm
-from ipcbench.api import Operation, Resources
+from ipcbench.registry import Operation, Resources
 from ipcbench.scenario import Scenario
 
 

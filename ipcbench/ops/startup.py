@@ -9,7 +9,7 @@ import multiprocessing
 import os
 from typing import Any
 
-from ipcbench.api import Operation, Resources
+from ipcbench.registry import Operation, Resources
 from ipcbench.scenario import Scenario
 
 
