@@ -16,8 +16,9 @@ import statistics
 from collections.abc import Iterable
 
 from ipcbench import specs
-from ipcbench.harness import CALIBRATION_WINDOW, Settings
+from ipcbench.calibration import CALIBRATION_WINDOW
 from ipcbench.scenario import Scenario
+from ipcbench.settings import Settings
 
 #: Seconds to start one worker and have it report ready, by start method.
 WORKER_START_S = {"fork": 0.01, "forkserver": 0.03, "spawn": 0.08}

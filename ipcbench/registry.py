@@ -206,12 +206,21 @@ class Operation:
     #: Worker side: ``loop(state, worker index, count)`` runs ``count`` operations and returns how
     #: many it did (per-operation ones run one at a time and return whether it worked).
     loop: Callable[[Any, int, int], Any]
-    #: Parent side, between rounds: ``reset(shared)`` makes the round's check start from zero.
+    #: Parent side, between rounds: ``reset(shared)`` makes the round's check start from zero.  For
+    #: what every worker shares (a counter): what one worker alone writes is ``worker_reset``'s.
     reset: Callable[[Any], None] | None = None
     #: Parent side, after a round: ``check(shared, n)`` -> (error or None, extra figures).
     check: Callable[[Any, int], tuple[str | None, dict[str, Any]]] | None = None
     #: Worker side, outside the clock: ``prepare(shared, index, scenario)`` -> the loop's state.
     prepare: Callable[[Any, int, Scenario], Any] | None = None
+    #: Worker side, outside the clock, before each round: ``worker_reset(state, index)`` clears what
+    #: this worker alone writes (``state`` is what ``prepare`` returned).  A large buffer is reset and
+    #: checked here rather than in the parent: a parent that touches it between rounds pulls its
+    #: cache lines to its own CPU, and the worker's next timed round pays to fetch them back.
+    worker_reset: Callable[[Any, int], None] | None = None
+    #: Worker side, outside the clock, after each round: ``worker_check(state, index, count)`` -> an
+    #: error, or None if what this worker alone wrote is what its ``count`` operations should leave.
+    worker_check: Callable[[Any, int, int], str | None] | None = None
     #: An optional third-party module, as for mechanisms.
     requires: str | None = None
     #: The payload axis means something (bytes per operation), as for bulk copies.
@@ -226,7 +235,9 @@ class Operation:
     def __post_init__(self) -> None:
         what = "operation"
         _check_common(what, self)
-        _check_callables(what, self, ("make", "loop", "reset", "check", "prepare"))
+        _check_callables(
+            what, self, ("make", "loop", "reset", "check", "prepare", "worker_reset", "worker_check")
+        )
         if self.make is None or self.loop is None:
             raise DeclarationError(f"{what} {self.name!r}: make and loop are required")
         if self.pattern not in ONE_SIDED:

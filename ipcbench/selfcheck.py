@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 from ipcbench import fmt, machine, runner, schema, selection, storage, table
-from ipcbench.harness import HarnessError, Rig, Settings, die_with_parent
+from ipcbench.harness import HarnessError, Rig, Settings
+from ipcbench.lifeline import die_with_parent
 from ipcbench.scenario import PLACEMENTS, Scenario, ScenarioError, format_size, parse_size
 
 #: Mechanisms whose hand-written loop is written below.

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from test_runner import LOCK, SETTINGS, FakeBenchmark
 
-from ipcbench import cli, eta, harness, launch, plugin, runner, trials
+from ipcbench import cli, eta, harness, launch, plugin, runner, trials, worker
 from ipcbench.harness import Rig, Settings
 from ipcbench.scenario import Scenario
 from ipcbench.trials import Trial, TrialLog
@@ -178,7 +178,7 @@ def test_cpu_time_is_each_workers_own_share_summed_per_round_on_a_fake_clock(mon
     """Every read of the fake CPU clock advances it 1 µs, so each worker's share reads as exactly
     1 µs whatever it did; forked workers inherit the fake."""
     ticks = itertools.count(0, 1000)
-    monkeypatch.setattr(harness, "cpu_clock", lambda: next(ticks))
+    monkeypatch.setattr(worker, "cpu_clock", lambda: next(ticks))
     scenario = Scenario("pipe_bytes", "throughput", 2, 2, 8, "fork")  # four workers
     with Rig(scenario, Settings(round_time=0.002, rounds=1)) as rig:
         results = [rig.run_round(100), rig.run_round(400)]

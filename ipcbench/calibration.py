@@ -1,0 +1,89 @@
+"""How many messages a timed round holds: grown on warm rounds until a round lasts ``round_time``.
+
+Calibration runs real rounds through a rig's public methods, so its rounds are verified and warm the
+workers up like any other.
+"""
+
+from __future__ import annotations
+
+import statistics
+from typing import Protocol
+
+from ipcbench import stability
+from ipcbench.rounds import Pattern, RoundResult
+from ipcbench.scenario import Scenario
+from ipcbench.settings import Settings
+
+#: Rounds at one batch size whose median decides that calibration is done (one round can be a fluke).
+CALIBRATION_WINDOW = 3
+#: Calibration gives up growing after this many rounds (the batch keeps its last size).
+CALIBRATION_MAX_ROUNDS = 30
+#: Warm rounds that confirm (or grow) the calibrated batch before it is used.
+CALIBRATION_CONFIRMATIONS = 3
+
+
+class Calibrated(Protocol):
+    """What calibration needs of a rig: its scenario, settings and pattern, and whole rounds."""
+
+    scenario: Scenario
+    settings: Settings
+    pattern: Pattern
+
+    def run_round(self, n: int) -> RoundResult: ...
+
+
+def calibrate(rig: Calibrated) -> int:
+    """Grow the batch until rounds last about ``round_time``; these rounds also warm up.
+
+    The batch is judged by the median of :data:`CALIBRATION_WINDOW` rounds at one size, never by
+    one round: a single slow round once stopped the growth at half the target, and every timed
+    round then came out short.  The last round always ran at the returned batch size, so it is a
+    warm-up round too.
+    """
+    settings = rig.settings
+    target = settings.round_time
+    n = rig.pattern.first_batch(rig.scenario)
+    # The very first round pays one-off costs (a zmq PUSH reconnecting after its PULL binds takes
+    # ~100 ms; first-touch page faults); judging the batch by it once left zmq at 8 messages a
+    # round, its figure all signalling.  So it only warms up.
+    rig.run_round(n)
+    at_n: list[float] = []
+    for _ in range(CALIBRATION_MAX_ROUNDS):
+        at_n.append(rig.run_round(n).elapsed_ns / 1e9)
+        if n >= settings.max_messages:
+            break
+        if len(at_n) < CALIBRATION_WINDOW and max(at_n) >= target * 0.8:
+            continue  # long enough once: judge by a window of rounds at this size
+        recent = statistics.median(at_n[-CALIBRATION_WINDOW:])
+        if recent >= target * 0.8:
+            break
+        n = grown(settings, n, recent)
+        at_n = []
+    # A growing batch reaches memory the earlier rounds never touched (a ring's later slots, a
+    # queue's buffer), and that first touch slows the very rounds that size it: timed rounds then
+    # came out under half the target.  Confirm the size on a warm round; grow it while it is short.
+    for _ in range(CALIBRATION_CONFIRMATIONS):
+        last = rig.run_round(n).elapsed_ns / 1e9
+        if last >= target * stability.SHORT_ROUND or n >= settings.max_messages:
+            break
+        n = grown(settings, n, last)
+    else:
+        rig.run_round(n)  # the last round runs at the returned size: it warms up too
+    return n
+
+
+def grown(settings: Settings, n: int, took: float) -> int:
+    """The batch that would last ``round_time`` if ``n`` messages took ``took`` seconds (at most 10x)."""
+    grow = settings.round_time / max(took, 1e-6)
+    return min(settings.max_messages, max(n + 1, int(n * min(grow, 10.0))))
+
+
+def sample_batch(scenario: Scenario, settings: Settings, n: int) -> int:
+    """The timed batch: ``n`` (calibrated), stretched for latency towards ``tail_samples`` round
+    trips over the timed rounds of all trials, but never beyond ``latency_stretch`` times the
+    round time."""
+    if scenario.pattern != "latency":
+        return n
+    s = settings
+    wanted = -(-s.tail_samples // (s.rounds * s.trials))
+    return max(n, min(wanted, int(n * s.latency_stretch), s.max_messages))
