@@ -45,7 +45,7 @@ def test_targets_filter_a_selection():
 def test_check_compares_the_same_batch_in_the_same_unit(scenario, monkeypatch, no_leaks):
     """Both sides' raw measurements, recorded on the way, give exactly the figures and the ratio."""
     hand_raw: list[tuple[int, float]] = []
-    hand_round = selfcheck._Hand.round
+    hand_round = selfcheck.Hand.round
 
     def record(self, timeout):
         hand_raw.append(hand_round(self, timeout))
@@ -55,7 +55,7 @@ def test_check_compares_the_same_batch_in_the_same_unit(scenario, monkeypatch, n
     batch: list[int] = []
     calibrate = selfcheck.Rig.calibrate
     monkeypatch.setattr(selfcheck.Rig, "calibrate", lambda rig: batch.append(calibrate(rig)) or batch[0])
-    monkeypatch.setattr(selfcheck._Hand, "round", record)
+    monkeypatch.setattr(selfcheck.Hand, "round", record)
     result = selfcheck.check(scenario, TINY)
     assert len(result.harness) == len(result.hand) == TINY.rounds
     assert result.messages == batch[0]
