@@ -10,8 +10,8 @@ size, and medians are compared, so drift in a shared machine's load biases neith
 
 A one-sided pattern has its own row: ``array_memoryview`` bulk copies of a large payload (16 MiB by
 default), beside one process copying into its own ``RawArray`` through a memoryview in a timed loop.
-Its rounds are where the parent's reset and verification (zeroing and comparing whole arrays) would
-weigh most if they leaked into the timed region.
+Its rounds are where resetting and verifying whole arrays would weigh most: inside the clock, or in
+the parent, whose touch would leave the worker's next copy fetching cache lines back.
 
 The harness side is timed as ``ipcbench.runner`` times a benchmark: the round is prepared before the
 clock starts and verified after it stops.

@@ -6,15 +6,17 @@ Workers are forked, so an operation replaced here (``monkeypatch``) is the one t
 import ctypes
 import dataclasses
 import fcntl
+import multiprocessing
 import os
 import socket
 import termios
 import threading
+import time
 from array import array
 
 import pytest
 
-from ipcbench import mechanisms, ops, registry
+from ipcbench import harness, mechanisms, ops, registry
 from ipcbench.harness import Rig, Settings, VerificationError
 from ipcbench.mechanisms import pipes
 from ipcbench.ops import bulk
@@ -185,3 +187,104 @@ def test_raw_baselines_read_whole_messages_into_one_buffer(mech):
     finally:
         tx.close()
         rx.close()
+
+
+# --- bulk copies: each worker resets and checks its own destination, outside the clock --------------
+
+
+def _copy_then_corrupt(state, index, count):
+    dst, src = state
+    for _ in range(count):
+        dst[:] = src
+    if index == 1:
+        dst[len(dst) // 2] ^= 0xFF  # one byte in the middle of the second worker's copy is wrong
+    return count
+
+
+@pytest.mark.parametrize(("name", "what"), [("memcpy", "destination"), ("array_memoryview", "array")])
+def test_a_corrupted_destination_is_caught_by_its_workers_own_check(name, what, monkeypatch, no_leaks):
+    broken(monkeypatch, name, _copy_then_corrupt)
+    failure = rf"bulk-2p-64KiB-fork: round 0 failed verification: worker-1: {what} 1 does not hold"
+    with pytest.raises(VerificationError, match=failure):
+        first_round(Scenario(name, "bulk", 2, 0, 64 << 10, "fork"), 4)
+
+
+class _OffLimits:
+    """What the workers share, which the process that made it may not read or write (workers may)."""
+
+    def __init__(self, items):
+        self._items = items
+        self._maker = os.getpid()
+
+    def _guard(self):
+        assert os.getpid() != self._maker, "the parent touched a worker's destination"
+
+    def __getitem__(self, i):
+        self._guard()
+        return self._items[i]
+
+    def __len__(self):
+        self._guard()
+        return len(self._items)
+
+    def __iter__(self):
+        self._guard()
+        return iter(self._items)
+
+
+@pytest.mark.parametrize("name", [op.name for op in bulk.BULK])
+def test_the_parent_never_touches_a_destination_between_rounds(name, monkeypatch, no_leaks):
+    """Rounds run, reset and check with destinations the parent cannot touch without failing the test."""
+    op = ops.OPS[name]
+    made = []
+    off_limits = lambda res, s: made.append(_OffLimits(op.make(res, s))) or made[-1]  # noqa: E731
+    monkeypatch.setitem(registry._OPERATIONS, name, dataclasses.replace(op, make=off_limits))
+    with Rig(Scenario(name, "bulk", 2, 0, 4096, "fork"), TINY) as rig:
+        for _ in range(3):
+            assert rig.run_round(4).messages == 4
+        assert rig.worker_checks == {"worker-0": None, "worker-1": None}
+    for i, arr in enumerate(made[0]._items):  # the workers' copies landed, seen by the test alone
+        assert bytes([bulk._fill(i)]) * 4096 in bytes(memoryview(arr).cast("B"))
+
+
+def test_a_workers_reset_and_check_run_outside_the_round_clock(monkeypatch, no_leaks):
+    """Each worker ends its reset before the parent starts the round's clock and starts its check
+    after the clock stops (one monotonic clock for every process)."""
+    stamps = multiprocessing.get_context("fork").RawArray("q", 2)
+    op = ops.OPS["memcpy"]
+
+    def reset(state, index):
+        op.worker_reset(state, index)
+        stamps[0] = time.perf_counter_ns()
+
+    def check(state, index, count):
+        stamps[1] = time.perf_counter_ns()
+        return op.worker_check(state, index, count)
+
+    changed = dataclasses.replace(op, worker_reset=reset, worker_check=check)
+    monkeypatch.setitem(registry._OPERATIONS, "memcpy", changed)
+    readings: list[int] = []
+    monkeypatch.setattr(harness, "clock", lambda: readings.append(time.perf_counter_ns()) or readings[-1])
+    with Rig(Scenario("memcpy", "bulk", 1, 0, 4096, "fork"), TINY) as rig:
+        readings.clear()
+        rig.run_round(4)
+    start, stop = readings
+    assert stamps[0] < start and stop < stamps[1]
+
+
+def test_a_bulk_copy_leaves_its_check_to_its_worker():
+    """No bulk copy has the parent reset or check its destinations; each worker does both."""
+    for op in bulk.BULK:
+        assert op.reset is None and op.check is None, op.name
+        assert op.worker_reset is not None and op.worker_check is not None, op.name
+
+
+def test_filled_sees_every_byte():
+    buf = bytearray(b"\x07" * 1000)
+    assert bulk._filled(buf, 7) and not bulk._filled(buf, 8)
+    for i in (0, 1, 500, 999):
+        wrong = bytearray(buf)
+        wrong[i] = 0
+        assert not bulk._filled(wrong, 7), i
+    bulk._clear(buf)
+    assert buf == bytearray(1000) and bulk._filled(bytearray(), 7)
