@@ -95,6 +95,7 @@ def test_an_invalid_mechanism_is_refused_with_one_clear_line(changes, needle):
         ({"pattern": "gossip"}, "unknown pattern 'gossip'"),
         ({"loop": None}, "make and loop are required"),
         ({"sized": 1}, "sized must be True or False"),
+        ({"worker_check": "bytes"}, "worker_check must be callable"),
     ],
 )
 def test_an_invalid_operation_is_refused(changes, needle):
@@ -163,5 +164,52 @@ def test_a_registered_operation_is_measured_and_checked_like_a_builtin(registry,
     with (
         Rig(Scenario("test_half", "locks", 1, 0, 8, "fork"), TINY) as rig,
         pytest.raises(VerificationError, match="50 of 100 operations completed"),
+    ):
+        rig.run_round(100)
+
+
+def _own_slots(res: api.Resources, scenario: Scenario) -> Any:
+    return res.ctx.RawArray("q", scenario.producers)
+
+
+def _count_in_own_slot(shared: Any, index: int, count: int) -> int:
+    for _ in range(count):
+        shared[index] += 1
+    return count
+
+
+def _count_two_in_own_slot(shared: Any, index: int, count: int) -> int:
+    for _ in range(count):
+        shared[index] += 2
+    return count
+
+
+def _zero_own_slot(shared: Any, index: int) -> None:
+    shared[index] = 0
+
+
+def _own_slot_holds(shared: Any, index: int, count: int) -> str | None:
+    return None if shared[index] == count else f"slot {index} holds {shared[index]}, not {count}"
+
+
+def test_a_registered_operation_resets_and_checks_its_own_part_in_its_worker(registry, no_leaks):
+    fields: dict[str, Any] = dict(
+        pattern="shared_state",
+        description="each worker counts in a slot of its own",
+        make=_own_slots,
+        worker_reset=_zero_own_slot,
+        worker_check=_own_slot_holds,
+    )
+    api.register(Operation(name="test_own", loop=_count_in_own_slot, **fields))
+    with Rig(Scenario("test_own", "shared_state", 2, 0, 8, "fork"), TINY) as rig:
+        assert rig.run_round(100).messages == 100
+        assert rig.run_round(100).messages == 100  # reset by each worker, or its check would fail
+        assert rig.worker_checks == {"worker-0": None, "worker-1": None}
+    # Counting two per operation: each worker's own check fails the round, naming the worker.
+    api.register(Operation(name="test_twice", loop=_count_two_in_own_slot, **fields))
+    failure = "round 0 failed verification: worker-0: slot 0 holds 100, not 50"
+    with (
+        Rig(Scenario("test_twice", "shared_state", 2, 0, 8, "fork"), TINY) as rig,
+        pytest.raises(VerificationError, match=failure),
     ):
         rig.run_round(100)
