@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pytest_benchmark.stats import Metadata
 
-from ipcbench import api, cli, launch, ops, registry, runner
+from ipcbench import cli, launch, ops, registry, runner
 from ipcbench.harness import RoundResult, Settings, VerificationError
 from ipcbench.scenario import Scenario
 
