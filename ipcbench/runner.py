@@ -10,7 +10,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from ipcbench import machine, mechanisms, schema, specs, stability
+from ipcbench import machine, mechanisms, schema, specs, stability, trials
 from ipcbench.harness import Rig, RoundResult, Settings
 from ipcbench.scenario import Scenario, format_size
 from ipcbench.trials import Trial
@@ -236,16 +236,32 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings, trial: 
     info = describe(scenario, settings, log.results + measured, log.round_s + round_s, affinity)
     info["placement_masks"] = placement
     info["trials"] = [*log.records, record]
-    info["trial_count"] = len(info["trials"])
-    info["trials_planned"] = trial.planned
+    info.update(precision_info(scenario, trial, info["trials"]))
     benchmark.extra_info.update(info)
     log.batch = n
     log.results += measured
     log.round_s += round_s
     log.records.append(record)
-    if trial.index + 1 >= trial.planned:
+    log.done = info["trial_count"] == info["trials_planned"]
+    if log.done:
         # No trial follows: the rounds (a latency scenario's every round trip) need not stay in memory.
         log.results.clear()
+
+
+def precision_info(scenario: Scenario, trial: Trial, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """How well the trials so far know the scenario's figure, and whether it needs more of them.
+
+    ``trials_planned`` is the plan's cap until the precision is reached; then it is the trials run,
+    so that a scenario stopped early reads as complete and one cut by ``--max-time`` does not.
+    """
+    reached = trials.precision([v for r in records if (v := trials.figure(scenario.pattern, r)) is not None])
+    count = len(records)
+    return {
+        "trial_count": count,
+        "trials_planned": count if trial.plan.done(count, reached) else trial.planned,
+        "precision": reached,
+        "precision_target": trial.precision,
+    }
 
 
 def per_message(meta: Any, n: int) -> None:

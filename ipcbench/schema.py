@@ -51,6 +51,12 @@ that changes a key's meaning or removes one; adding a key is not a change):
      median round; operations/s for one-sided patterns), ``worker_pids`` (its workers' pids: fresh
      in each trial), and where they apply ``rtt_p50_ns`` (latency: the trial's p50 round trip),
      ``op_p50_ns`` (startup: the trial's p50 per operation) and ``cpu_ns_per_msg``.
+   - ``precision``: how well the trials know the scenario's figure: the half-width of the 95%
+     confidence interval of the mean of the trials' log figures (``msgs_per_s``; latency
+     ``rtt_p50_ns``; startup ``op_p50_ns``), as a fraction of the figure (0.1: ±10%); null with one
+     trial.  ``precision_target``: the precision the run stopped trials at (the full profile, or
+     ``--precision``), null for a fixed trial count.  A scenario stopped early has ``trials_planned``
+     equal to ``trial_count``; one still short of its target at the cap has both at the cap.
    - ``cpu_ns_per_msg`` (every pattern but startup; also per trial): the CPU time (user + system)
      the workers spent per message (per round trip for latency, per operation for the one-sided
      patterns), median over rounds of the workers' summed CPU time over the round's batch.  Each

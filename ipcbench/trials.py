@@ -6,18 +6,88 @@ scenario is measured in several trials, each with freshly started workers, and a
 trials of all scenarios (trial 1 of every scenario, then trial 2 of every scenario, ...) so that each
 trial sees another moment of the machine.  Each trial is its own pytest item; the saved file still
 holds one benchmark per scenario, all trials' rounds in its ``stats.data`` (see :func:`merge`).
+
+A run may stop a scenario's trials once its figure is known well enough (:class:`Plan`): a steady
+scenario then finishes after a few trials, a noisy one gets more, up to a cap, and each says what
+precision it reached (:func:`precision`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
+
+from ipcbench import stats
+from ipcbench.scenario import ScenarioError
 
 T = TypeVar("T")
 
 #: The parametrized name of the trial index of an item (the fixture ``ipc_trial``).
 PARAM = "ipc_trial"
+
+#: The confidence of the interval a precision is the half-width of.
+CONFIDENCE = 0.95
+#: The fewest trials a precision may stop at: two agreeing by chance say little (Student's t for one
+#: degree of freedom is 12.7), and three already stop a steady scenario at a few percent.
+LEAST = 3
+#: Each trial's figure, by pattern (the key of its ``extra_info["trials"]`` record), and whether
+#: higher is better does not matter here: the precision is relative.  Others: ``msgs_per_s``.
+FIGURE_KEYS = {"latency": "rtt_p50_ns", "startup": "op_p50_ns"}
+
+
+@dataclasses.dataclass(frozen=True)
+class Plan:
+    """How many trials each scenario gets.
+
+    ``precision`` None: exactly ``most`` (a fixed count, what a comparison of two runs needs: the same
+    number a side).  Otherwise trials stop once :func:`precision` reaches it, after at least
+    :data:`LEAST` (or ``most``, if fewer), and at ``most`` however far it still is.
+    """
+
+    most: int = 1
+    #: The half-width of the 95% confidence interval, as a fraction of the figure (0.1: ±10%).
+    precision: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.most < 1:
+            raise ScenarioError(f"trials must be at least 1, not {self.most}")
+        if self.precision is not None and not self.precision > 0:
+            raise ScenarioError(f"precision must be positive, not {self.precision}")
+
+    @property
+    def least(self) -> int:
+        return self.most if self.precision is None else min(LEAST, self.most)
+
+    def done(self, trials: int, reached: float | None) -> bool:
+        """Whether a scenario with ``trials`` finished trials, known to ``reached``, needs no more."""
+        if trials >= self.most:
+            return True
+        if self.precision is None or trials < self.least:
+            return False
+        return reached is not None and reached <= self.precision
+
+
+def figure(pattern: str, record: Mapping[str, Any]) -> float | None:
+    """One trial's figure: its p50 round trip (latency), p50 per start (startup), else its rate."""
+    value = record.get(FIGURE_KEYS.get(pattern, "msgs_per_s"))
+    return float(value) if isinstance(value, int | float) and value > 0 else None
+
+
+def precision(values: Sequence[float]) -> float | None:
+    """How well independent trials know a figure: the half-width of the 95% confidence interval of
+    their mean log figure (Student's t), as a fraction of the figure; None with fewer than two.
+
+    Logs, because a figure is a rate or a time: a trial twice as fast and one twice as slow are equally
+    far from the middle.  0.1 means the figure is known to within about ±10%.
+    """
+    logs = [math.log(v) for v in values if v > 0]
+    if len(logs) < 2:
+        return None
+    t = stats.t_isf((1 - CONFIDENCE) / 2, len(logs) - 1)
+    return math.expm1(t * statistics.stdev(logs) / math.sqrt(len(logs)))
 
 
 @dataclasses.dataclass
@@ -37,6 +107,8 @@ class TrialLog:
     round_s: list[float] = dataclasses.field(default_factory=list)
     #: One record per finished trial (the ``extra_info["trials"]`` entries).
     records: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    #: The scenario needs no more trials: its figure is known well enough (see :class:`Plan`).
+    done: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,9 +118,16 @@ class Trial:
     index: int = 0
     #: Seconds since the run started, when this trial began.
     started_s: float = 0.0
-    #: Trials the run plans for this scenario (``--max-time`` may cut later ones).
+    #: Trials the run plans for this scenario at most (``--max-time`` may cut later ones, a precision
+    #: reached may make them unneeded).
     planned: int = 1
     log: TrialLog = dataclasses.field(default_factory=TrialLog)
+    #: The precision that ends the scenario's trials early, if any (see :class:`Plan`).
+    precision: float | None = None
+
+    @property
+    def plan(self) -> Plan:
+        return Plan(self.planned, self.precision)
 
 
 def interleave(items: Sequence[T], trial_of: Callable[[T], int]) -> list[T]:
