@@ -1,10 +1,14 @@
 """How long a run takes: a model per scenario before it starts, corrected by what has run so far.
 
 The model (:func:`expected`) knows what makes one scenario longer than another: calibration, warm-up
-and timed rounds at the target round time, worker start-up by start method, and the floor a big
-payload puts on a round (a minimum batch must move however long it takes).  It does not know this
-machine, so while a run goes on :func:`seconds_left` scales the model of every remaining scenario by
-the median measured/model ratio of finished scenarios of its kind, else of all finished ones.
+and timed rounds at the target round time, worker start-up by start method and CPU count, and the
+floor a big payload puts on a round (a minimum batch must move however long it takes).  Its constants
+were fitted on ten quiet quick runs on a 2-vCPU VM (41-48 s each, 672 trials, each trial's start time
+saved): a trial costs about 7.5 ms beyond its workers and rounds, a forked worker about 3.5 ms to
+start, hand-shake and stop, and a first trial's calibration about three rounds more than a later
+trial's one warm-up round.  It does not know the machine it runs on, so while a run goes on
+:func:`seconds_left` scales the model of every remaining scenario by the median measured/model ratio
+of finished scenarios of its kind, else of all finished ones.
 
 A plain median of durations per kind, used before, ignored payload size: early in the full profile it
 predicted about half of the real two and a half hours, and ``--max-time`` trusted it.
@@ -12,30 +16,53 @@ predicted about half of the real two and a half hours, and ``--max-time`` truste
 
 from __future__ import annotations
 
+import math
+import os
 import statistics
 from collections.abc import Iterable
 
-from ipcbench import specs
+from ipcbench import catalog, specs, trials
 from ipcbench.calibration import CALIBRATION_WINDOW
 from ipcbench.scenario import Scenario
 from ipcbench.settings import Settings
 
-#: Seconds to start one worker and have it report ready, by start method.
-WORKER_START_S = {"fork": 0.01, "forkserver": 0.03, "spawn": 0.08}
-#: Seconds per operation of the start-up benchmarks, by start method (a process start measured on a
-#: 2-core VM: fork ~3-4 ms, forkserver ~16 ms, spawn ~60-75 ms).
+#: Seconds the parent spends per worker, whatever the CPU count: creating it (fork, or the request to
+#: the fork server), its ready hand-shake, and stopping and joining it.  Fitted: 3.3 ms with fork.
+WORKER_SERIAL_S = 0.0035
+#: Seconds of a worker's own start before it reports ready, by start method: a spawned worker is a
+#: fresh interpreter importing ipcbench (~60-75 ms for a bare process start on a 2-vCPU VM), a fork
+#: server's child has its modules already.  Workers start at once, so this cost spreads over the CPUs.
+WORKER_CHILD_S = {"fork": 0.0, "forkserver": 0.015, "spawn": 0.08}
+#: Seconds per process start in the start-up benchmarks, by start method (a 2-vCPU VM: a fork start
+#: and join ~4-5 ms, forkserver ~16 ms, spawn ~60-75 ms) ...
 STARTUP_OP_S = {"fork": 0.005, "forkserver": 0.02, "spawn": 0.08}
-#: Bytes/s a big payload moves at, for the floor a minimum batch of 8 messages puts on a round.
+#: ... and how many such starts one operation of each start-up benchmark costs (fitted rounds: a Pool
+#: of two ~15 ms, a Manager ~12 ms with fork).  Others start no process: their rounds last the target.
+STARTUP_WEIGHT = {"process_start": 1.0, "pool_start": 3.0, "manager_start": 2.5}
+#: Bytes/s a big payload moves at, for the floor a minimum batch of 8 messages (8 round trips for
+#: latency: 16 messages) puts on a round.
 BULK_BYTES_PER_S = 1e9
-#: Calibration: growing batches (about one full round in all), then a window of full rounds whose
-#: median confirms the batch.
-CALIBRATION_ROUNDS = 2 + CALIBRATION_WINDOW  # the warm-up, the window, one confirming round
+#: Bytes/s one worker copies at in the bulk pattern, whose first batch is one copy per worker:
+#: ``array_slice`` copies element by element (57-77 MB/s measured), the others are one memcpy.
+COPY_BYTES_PER_S = {"array_slice": 5e7}
+COPY_DEFAULT_BYTES_PER_S = 3e9
+#: Seconds a mechanism adds to every trial, beyond its workers: pyzmq's connecting end retries after
+#: its 100 ms reconnect interval when it connects before the other end has bound, and each worker
+#: imports pyzmq (quick runs: a zmq trial took ~190 ms more than a pipe's).
+MECHANISM_SETUP_S = {"zmq": 0.15}
+#: Seconds a worker takes to import a mechanism's optional module (NumPy, pyzmq) when it does not
+#: inherit it: spawned and fork-server workers (the fork server preloads it: once, not per worker).
+MODULE_IMPORT_S = 0.1
+#: A first trial's calibration: a window of full rounds whose median confirms the batch, then one
+#: confirming round (the growing rounds before them are short; the last is the warm-up).
+CALIBRATION_ROUNDS = CALIBRATION_WINDOW + 1
 #: A typical round trip of one ping-pong pair on a small VM (40-90 µs unpinned on 2 vCPUs).
 LATENCY_RTT_S = 50e-6
-#: pytest's and the rig's own cost per trial, beyond starting the workers.  A trial of a 2-process
-#: fork scenario with ~3 ms of rounds took a median 34 ms (14 ms at least) in all, with the 2-vCPU
-#: VM loaded by other work (load average 6.5): so about 0.02 s here, and the rest its workers' start.
-OVERHEAD_S = 0.02
+#: pytest's and the rig's own cost per trial, beyond the workers and the rounds (fitted: 7.5 ms).
+OVERHEAD_S = 0.0075
+#: A run's cost outside its scenarios: starting pytest, collecting, the preflight, saving the results
+#: (1.9-2.1 s in each of the ten runs).
+RUN_OVERHEAD_S = 2.0
 
 
 def kind(scenario: Scenario | None) -> str:
@@ -43,6 +70,11 @@ def kind(scenario: Scenario | None) -> str:
     if scenario is None:
         return "other"
     return f"{scenario.pattern}-{scenario.processes}p-{scenario.start_method}"
+
+
+def default_cpus() -> int:
+    """The CPUs this process may use: the machine the model plans for unless told another."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def expected(
@@ -53,22 +85,29 @@ def expected(
     *,
     trials: int = 1,
     first: bool = True,
+    cpus: int | None = None,
 ) -> float:
-    """Model seconds for one trial of a scenario; None (a calibration item) counts as a plain
-    2-process one.
+    """Model seconds for one trial of a scenario on a machine of ``cpus`` CPUs (default: this one's);
+    None (a calibration item) counts as a plain 2-process one.
 
     The ``first`` trial calibrates the batch; later ones reuse it and only warm up (at least one
     untimed round: a fresh worker's first round pays one-off costs).  ``trials`` matters to latency,
     whose timed rounds stretch towards a tail sample count shared by all trials.
     """
+    cpus = max(1, cpus or default_cpus())
     processes = scenario.processes if scenario else 2
-    start = WORKER_START_S[scenario.start_method if scenario else "fork"] * processes
-    floor = 8 * scenario.payload_bytes / BULK_BYTES_PER_S if scenario else 0.0
+    method = scenario.start_method if scenario else "fork"
+    # The parent starts and stops workers one by one; their own start-up runs side by side.
+    child = WORKER_CHILD_S[method]
+    if method == "spawn" and scenario is not None and _requires(scenario.mechanism):
+        child += MODULE_IMPORT_S
+    start = WORKER_SERIAL_S * processes + child * math.ceil(processes / cpus)
+    floor = _floor(scenario)
     if scenario is not None and not specs.of(scenario.pattern).round_target:
-        # Rounds as long as their operations make them (start-ups): the operations' own cost is a floor.
-        heavy = scenario.mechanism in ("pool_start", "manager_start")
-        per_op = STARTUP_OP_S[scenario.start_method] * (10 if heavy else 1)
-        floor = max(floor, per_op * max(1, processes / 2))
+        # Every worker starts its processes at once: one operation takes longer once they outnumber
+        # the CPUs.
+        per_op = STARTUP_OP_S[method] * STARTUP_WEIGHT.get(scenario.mechanism, 0.0)
+        floor = max(floor, per_op * max(1.0, processes / cpus))
     per_round = max(round_time, floor)
     timed = per_round
     if scenario is not None and scenario.pattern == "latency":
@@ -76,17 +115,74 @@ def expected(
         d = Settings()
         trips = -(-d.tail_samples // (rounds * trials)) / scenario.producers
         timed = max(per_round, min(per_round * d.latency_stretch, trips * LATENCY_RTT_S))
-    untimed = CALIBRATION_ROUNDS + warmup_rounds if first else max(1, warmup_rounds)
-    return OVERHEAD_S + start + per_round * untimed + timed * rounds
+    if first:
+        # The first round, at the smallest batch, costs the floor alone; the window and the
+        # confirming round run at the target (the last of them warms up the timed rounds).
+        untimed = floor + per_round * (CALIBRATION_ROUNDS + max(0, warmup_rounds - 1))
+    else:
+        # A later trial's warm-up rounds already run the timed batch.
+        untimed = timed * max(1, warmup_rounds)
+    setup = MECHANISM_SETUP_S.get(scenario.mechanism, 0.0) if scenario else 0.0
+    return OVERHEAD_S + start + setup + untimed + timed * rounds
 
 
-def estimate(scenarios: Iterable[Scenario], round_time: float, rounds: int, trials: int = 1) -> float:
-    """The model's total for a sweep, printed before a run starts so nobody starts hours by accident."""
-    total = 0.0
+def _requires(mechanism: str) -> bool:
+    """Whether a mechanism needs an optional module (which a spawned worker imports itself)."""
+    entry = catalog.entries().get(mechanism)
+    return entry is not None and entry.requires is not None
+
+
+def _floor(scenario: Scenario | None) -> float:
+    """Seconds the smallest batch takes however short the target: what a big payload costs a round."""
+    if scenario is None:
+        return 0.0
+    if scenario.pattern == "bulk":
+        rate = COPY_BYTES_PER_S.get(scenario.mechanism, COPY_DEFAULT_BYTES_PER_S)
+        return scenario.payload_bytes / rate
+    messages = 16 if scenario.pattern == "latency" else 8
+    return messages * scenario.payload_bytes / BULK_BYTES_PER_S
+
+
+def estimate(
+    scenarios: Iterable[Scenario],
+    round_time: float,
+    rounds: int,
+    trials: int = 1,
+    *,
+    cpus: int | None = None,
+    overhead: bool = True,
+) -> float:
+    """The model's total for a sweep with ``trials`` trials a scenario, on ``cpus`` CPUs (default:
+    this machine's), printed before a run starts so nobody starts hours by accident.
+
+    ``overhead`` adds the run's own cost outside its scenarios (:data:`RUN_OVERHEAD_S`).  The
+    selection's trial count and placements are its inputs: each placement is a scenario of its own.
+    """
+    total = RUN_OVERHEAD_S if overhead else 0.0
     for s in scenarios:
-        total += expected(s, round_time, rounds, trials=trials)
-        total += (trials - 1) * expected(s, round_time, rounds, trials=trials, first=False)
+        total += expected(s, round_time, rounds, trials=trials, cpus=cpus)
+        total += (trials - 1) * expected(s, round_time, rounds, trials=trials, first=False, cpus=cpus)
     return total
+
+
+def bounds(
+    scenarios: Iterable[Scenario],
+    round_time: float,
+    rounds: int,
+    plan: trials.Plan,
+    *,
+    cpus: int | None = None,
+) -> tuple[float, float]:
+    """The model's total for a sweep if every scenario stops at the plan's fewest trials, and if every
+    one needs its most (the same twice for a fixed count)."""
+    chosen = list(scenarios)
+    first = sum(expected(s, round_time, rounds, trials=plan.most, cpus=cpus) for s in chosen)
+    later = sum(expected(s, round_time, rounds, trials=plan.most, first=False, cpus=cpus) for s in chosen)
+
+    def total(count: int) -> float:
+        return RUN_OVERHEAD_S + first + (count - 1) * later
+
+    return total(plan.least), total(plan.most)
 
 
 def seconds_left(done: Iterable[tuple[str, float, float]], remaining: Iterable[tuple[str, float]]) -> float:

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ipcbench import eta, harness, selection
+from ipcbench import eta, harness, selection, trials
 from ipcbench.harness import Settings
 from ipcbench.scenario import Scenario
 
@@ -19,18 +19,54 @@ def test_each_timed_or_warm_up_round_costs_one_round_time():
 def test_calibration_costs_at_least_its_window_of_full_rounds():
     # The fixed part (no timed or warm-up rounds) holds the rounds calibration judges the batch by.
     fixed = eta.expected(SMALL, 0.02, 0, warmup_rounds=0)
-    assert fixed - eta.OVERHEAD_S - 2 * eta.WORKER_START_S["fork"] >= harness.CALIBRATION_WINDOW * 0.02
+    assert fixed - eta.OVERHEAD_S - 2 * eta.WORKER_SERIAL_S >= harness.CALIBRATION_WINDOW * 0.02
 
 
 def test_latency_rounds_stretch_for_tail_samples_within_their_limit():
     latency = Scenario("queue", "latency", 1, 1, 8, "fork")
     extra = eta.expected(latency, 0.02, 5) - eta.expected(SMALL, 0.02, 5)
-    assert 0 < extra <= 5 * 0.02 * (Settings().latency_stretch - 1) + 1e-9
+    # (and the smallest batch's floor, a round trip moving its 8 B twice: nanoseconds)
+    assert 0 < extra <= 5 * 0.02 * (Settings().latency_stretch - 1) + eta._floor(latency)
 
 
 def test_the_quick_profile_stays_under_a_minute_on_two_cpus():
     quick = selection.select("quick", 2).expand()
-    assert eta.estimate(quick, *selection.PROFILE_SETTINGS["quick"]) < 60
+    assert eta.estimate(quick, *selection.PROFILE_SETTINGS["quick"], cpus=2) < 60
+
+
+def test_a_fixed_plan_has_one_estimate_and_it_counts_every_trial():
+    scenarios = selection.select("quick", 2).expand()
+    least, most = eta.bounds(scenarios, 0.004, 3, trials.Plan(3), cpus=2)
+    assert least == most == pytest.approx(eta.estimate(scenarios, 0.004, 3, 3, cpus=2))
+
+
+def test_each_placement_is_a_scenario_of_its_own_in_the_estimate():
+    one = selection.select("quick", 2, placements=["none"]).expand()
+    two = selection.select("quick", 2, placements=["none", "spread"]).expand()
+    run = eta.RUN_OVERHEAD_S
+    assert eta.estimate(two, 0.004, 3, 3, cpus=2) - run == pytest.approx(
+        2 * (eta.estimate(one, 0.004, 3, 3, cpus=2) - run)
+    )
+
+
+def test_spawned_workers_start_side_by_side_on_more_cpus():
+    many = Scenario("queue", "throughput", 8, 8, 8, "spawn")
+    assert eta.expected(many, 0.01, 3, cpus=16) < eta.expected(many, 0.01, 3, cpus=2)
+    forked = Scenario("queue", "throughput", 8, 8, 8, "fork")
+    assert eta.expected(forked, 0.01, 3, cpus=16) == eta.expected(forked, 0.01, 3, cpus=2)
+
+
+def test_start_up_operations_slow_down_only_once_they_outnumber_the_cpus():
+    pool = Scenario("pool_start", "startup", 8, 0, 8, "fork")
+    assert eta.expected(pool, 0.004, 3, cpus=8) < eta.expected(pool, 0.004, 3, cpus=2)
+    assert eta.expected(pool, 0.004, 3, cpus=8) == eta.expected(pool, 0.004, 3, cpus=64)
+
+
+def test_a_latency_round_trip_moves_its_payload_twice():
+    size = 16 << 20
+    latency = Scenario("pipe_bytes", "latency", 1, 1, size, "fork")
+    throughput = Scenario("pipe_bytes", "throughput", 1, 1, size, "fork")
+    assert eta._floor(latency) == pytest.approx(2 * eta._floor(throughput))
 
 
 def test_a_big_payload_costs_more_than_its_round_time():
@@ -40,7 +76,7 @@ def test_a_big_payload_costs_more_than_its_round_time():
 
 def test_spawn_costs_more_than_fork():
     spawn = Scenario("queue", "throughput", 1, 1, 8, "spawn")
-    assert eta.expected(spawn, 0.1, 15) > eta.expected(SMALL, 0.1, 15)
+    assert eta.expected(spawn, 0.1, 15, cpus=2) > eta.expected(SMALL, 0.1, 15, cpus=2)
 
 
 def test_nothing_done_trusts_the_model():
