@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import multiprocessing
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from ipcbench.catalog import entries
 from ipcbench.scenario import (
@@ -22,7 +24,15 @@ PROFILES = ("quick", "full")
 #: Per profile: (target seconds per round, timed rounds per trial, trials per scenario).
 #: The quick profile keeps its scenarios (224) under a minute on 2 CPUs by the model (ipcbench.eta), with
 #: room for a few more: each trial costs ~40 ms of start-up however short its rounds, so three fit.
-PROFILE_SETTINGS = {"quick": (0.004, 3, 3), "full": (0.05, 4, 6)}
+#: The full profile's trial count is a cap: its trials stop once the figure is known to within
+#: :data:`PROFILE_PRECISION` (see :mod:`ipcbench.trials`).  Its rounds are short because trials, not
+#: rounds, carry the noise that matters (a placement, a moment of the machine): more trials of short
+#: rounds know a figure better than a few long ones.
+PROFILE_SETTINGS = {"quick": (0.004, 3, 3), "full": (0.01, 3, 10)}
+#: Per profile: the precision its trials stop at (the 95% confidence interval of the scenario's figure
+#: as a fraction of it), or None for a fixed trial count.  The quick profile keeps a fixed count: a
+#: comparison of two runs needs the same number of trials a side.
+PROFILE_PRECISION: dict[str, float | None] = {"quick": None, "full": 0.10}
 
 KIB, MIB = 1 << 10, 1 << 20
 
@@ -109,38 +119,111 @@ def shapes(mechanism: str, pattern: str, processes: int) -> Iterator[tuple[int, 
 
 
 def process_counts(cpus: int, full: bool) -> tuple[int, ...]:
-    """From 1 (one-sided patterns: uncontended) up to twice the CPUs, so oversubscription shows."""
+    """From 1 (one-sided patterns: uncontended) up to twice the CPUs, so oversubscription shows.
+
+    The full profile's curve has a few points whatever the machine: 1, 2, 3 (the first N:1 and 1:N
+    shapes), 4, one point between 4 and the CPUs, the CPUs (every core busy) and twice the CPUs
+    (oversubscribed).  Every power of two, as before, gave a 64-CPU machine nine counts, each of its
+    top ones starting 128 workers per trial.
+    """
     top = max(2, 2 * cpus)
     if not full:
         return tuple(sorted({2, top}))
-    counts = {1, 2, 3, top}
-    n = 4
-    while n < top:
-        counts.add(n)
-        n *= 2
+    counts = {n for n in (1, 2, 3, 4, cpus, top) if n <= top}
+    if cpus > 8:
+        # The geometric middle of 4..CPUs, rounded to a power of two (16 on 64 CPUs).
+        counts.add(1 << round(math.log2(math.sqrt(4 * cpus))))
     return tuple(sorted(counts))
 
 
-def profile(name: str, cpus: int) -> Selection:
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """A profile: the union of a few products, each a :class:`Selection` that answers one question.
+
+    The full product of every axis (2,544 scenarios on 2 CPUs) measured mostly what one point per
+    curve already says; a sweep keeps every axis and every value of it, but crosses them only where
+    the cross says something (see :func:`profile`).
+    """
+
+    parts: tuple[Selection, ...]
+
+    def expand(self) -> list[Scenario]:
+        """Every scenario of every part, once, in the parts' order."""
+        return list(dict.fromkeys(s for part in self.parts for s in part.expand()))
+
+    def replace(self, **axes: tuple[Any, ...]) -> Sweep:
+        """The same parts with each given (non-empty) axis replacing every part's own; a part keeps
+        only the given patterns it has (the start-up part stays about start-up)."""
+        given = {k: v for k, v in axes.items() if v}
+        parts = []
+        for part in self.parts:
+            own = dict(given)
+            if "patterns" in given:
+                own["patterns"] = tuple(p for p in given["patterns"] if p in part.patterns)
+            parts.append(dataclasses.replace(part, **own))
+        return Sweep(tuple(parts))
+
+
+#: The full profile's payload curve: the per-message regime (8 B, 1 KiB), either side of a pipe's 64 KiB
+#: buffer (16 KiB, 64 KiB), big messages (1 MiB, 4 MiB: the largest ``manager_queue`` and ``array_slice``
+#: take) and the largest (64 MiB, where page faults and memory bandwidth show); the 11 sizes of the full
+#: product added points between these on smooth curves.
+#: Measured at one pair (and one or two workers for the one-sided patterns); the process curve uses
+#: two of them.
+FULL_PAYLOADS = (8, KIB, 16 * KIB, 64 * KIB, MIB, 4 * MIB, 64 * MIB)
+#: The payloads every process count and shape is measured at: a small message and a big one.
+FULL_SCALING_PAYLOADS = (KIB, MIB)
+#: Where every mechanism runs under every start method (processes, payloads), to show that
+#: steady-state figures do not depend on how warm workers were started (start-up itself is measured
+#: under every method; ``ipcbench.method_check`` reads the check for the report).
+METHOD_CHECK = ((2,), (KIB,))
+
+
+def profile(name: str, cpus: int) -> Sweep:
+    """A named sweep for a machine of ``cpus`` CPUs."""
+    everything = tuple(entries())
+    default = (default_start_method(),)
     if name == "quick":
-        return Selection(
-            mechanisms=tuple(entries()),
-            patterns=PATTERNS,
-            processes=process_counts(cpus, full=False),
-            payloads=(8, KIB, 64 * KIB),
-            start_methods=(default_start_method(),),
-            variant_payloads=(KIB,),
+        return Sweep(
+            (
+                Selection(
+                    mechanisms=everything,
+                    patterns=PATTERNS,
+                    processes=process_counts(cpus, full=False),
+                    payloads=(8, KIB, 64 * KIB),
+                    start_methods=default,
+                    variant_payloads=(KIB,),
+                ),
+            )
         )
-    if name == "full":
-        return Selection(
-            mechanisms=tuple(entries()),
-            patterns=PATTERNS,
-            processes=process_counts(cpus, full=True),
-            payloads=(8, 64, KIB, 4 * KIB, 16 * KIB, 64 * KIB, 256 * KIB, MIB, 4 * MIB, 16 * MIB, 64 * MIB),
-            start_methods=tuple(m for m in START_METHODS if m in multiprocessing.get_all_start_methods()),
-            variant_payloads=(8, KIB, 64 * KIB, MIB),
+    if name != "full":
+        raise ScenarioError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
+    methods = tuple(m for m in START_METHODS if m in multiprocessing.get_all_start_methods())
+    steady = tuple(p for p in PATTERNS if p != "startup")
+    bandwidth = tuple(p for p in steady if p != "latency")
+    variants = (8, KIB, 64 * KIB, MIB)
+    return Sweep(
+        (
+            # Rate against payload: one pair, one or two copying workers.
+            Selection(everything, bandwidth, (1, 2), FULL_PAYLOADS, default, variant_payloads=variants),
+            # Round trips against payload up to 1 MiB: beyond, a round trip is two transfers, whose
+            # bandwidth the throughput curve measures (latency at 16 and 64 MiB cost half the run).
+            Selection(everything, ("latency",), (2,), FULL_PAYLOADS[:-2], default, variant_payloads=variants),
+            # Rate against processes and shape, up to oversubscription, at a small and a big message.
+            Selection(
+                everything,
+                steady,
+                process_counts(cpus, full=True),
+                FULL_SCALING_PAYLOADS,
+                default,
+                variant_payloads=variants,
+            ),
+            # Start-up: where the start method is the figure.
+            Selection(everything, ("startup",), process_counts(cpus, full=True), (8,), methods),
+            # Every other mechanism under every start method, at one point.
+            Selection(everything, steady, *METHOD_CHECK, methods, variant_payloads=variants),
         )
-    raise ScenarioError(f"unknown profile {name!r}; choose from {', '.join(PROFILES)}")
+    )
 
 
 def select(
@@ -152,17 +235,19 @@ def select(
     payloads: Iterable[str | int] = (),
     start_methods: Iterable[str] = (),
     placements: Iterable[str] = (),
-) -> Selection:
-    """A profile with any axis given on the command line replacing the profile's own."""
-    base = profile(profile_name, cpus)
-    sizes = tuple(parse_size(p) if isinstance(p, str) else p for p in payloads)
-    return Selection(
-        mechanisms=tuple(mechanisms) or base.mechanisms,
-        patterns=tuple(patterns) or base.patterns,
-        processes=tuple(processes) or base.processes,
-        payloads=sizes or base.payloads,
-        start_methods=tuple(start_methods) or base.start_methods,
-        placements=tuple(placements) or base.placements,
-        # Named mechanisms get the whole sweep: whoever asks for a variant wants it measured.
-        variant_payloads=() if tuple(mechanisms) else base.variant_payloads,
+) -> Sweep:
+    """A profile with any axis given on the command line replacing the profile's own, in each of its
+    parts (patterns: each part keeps those it has)."""
+    named = tuple(mechanisms)
+    sweep = profile(profile_name, cpus).replace(
+        mechanisms=named,
+        patterns=tuple(patterns),
+        processes=tuple(processes),
+        payloads=tuple(parse_size(p) if isinstance(p, str) else p for p in payloads),
+        start_methods=tuple(start_methods),
+        placements=tuple(placements),
     )
+    if named:
+        # Named mechanisms get the whole sweep: whoever asks for a variant wants it measured.
+        sweep = Sweep(tuple(dataclasses.replace(part, variant_payloads=()) for part in sweep.parts))
+    return sweep

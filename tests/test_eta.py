@@ -34,6 +34,15 @@ def test_the_quick_profile_stays_under_a_minute_on_two_cpus():
     assert eta.estimate(quick, *selection.PROFILE_SETTINGS["quick"], cpus=2) < 60
 
 
+def test_the_full_profile_at_its_cap_fits_half_an_hour_on_two_cpus_and_an_hour_on_64():
+    for cpus, limit in ((2, 30 * 60), (64, 60 * 60)):
+        full = selection.select("full", cpus).expand()
+        round_time, rounds, most = selection.PROFILE_SETTINGS["full"]
+        plan = trials.Plan(most, selection.PROFILE_PRECISION["full"])
+        least, longest = eta.bounds(full, round_time, rounds, plan, cpus=cpus)
+        assert least < longest <= limit
+
+
 def test_a_fixed_plan_has_one_estimate_and_it_counts_every_trial():
     scenarios = selection.select("quick", 2).expand()
     least, most = eta.bounds(scenarios, 0.004, 3, trials.Plan(3), cpus=2)

@@ -1,6 +1,7 @@
 """Every mechanism and pattern of the matrix runs a tiny real, verified round and leaves nothing behind."""
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ from ipcbench import catalog, cli, eta, mechanisms, results, selection
 from ipcbench.harness import Rig, Settings, VerificationError, WorkerDied
 from ipcbench.mechanisms import peers
 from ipcbench.ops import OPS
-from ipcbench.scenario import Scenario, ScenarioError
+from ipcbench.scenario import START_METHODS, Scenario, ScenarioError
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY = Settings(round_time=0.002, rounds=1, warmup_rounds=0, grace=20.0)
@@ -226,14 +227,47 @@ def test_quick_profile_covers_every_mechanism_and_pattern():
 
 
 def test_full_profile_sweeps_every_axis():
-    sel = selection.profile("full", 2)
-    scenarios = sel.expand()
-    assert max(sel.payloads) == 64 << 20 and min(sel.payloads) == 8
+    scenarios = selection.profile("full", 2).expand()
+    assert {s.mechanism for s in scenarios} == set(catalog.entries())
+    assert {s.pattern for s in scenarios} == set(selection.PATTERNS)
+    assert {s.payload_bytes for s in scenarios} >= set(selection.FULL_PAYLOADS)
     assert {s.processes for s in scenarios if s.pattern == "locks"} == {1, 2, 3, 4}
     assert max(s.payload_bytes for s in scenarios if s.mechanism == "manager_queue") == 4 << 20
-    estimate = eta.estimate(scenarios, *selection.PROFILE_SETTINGS["full"])
+    methods = set(multiprocessing.get_all_start_methods()) & set(START_METHODS)
+    assert {s.start_method for s in scenarios if s.pattern == "startup"} == methods
+    estimate = eta.estimate(scenarios, *selection.PROFILE_SETTINGS["full"], cpus=2)
     quick = selection.profile("quick", 2).expand()
-    assert estimate > eta.estimate(quick, *selection.PROFILE_SETTINGS["quick"]) > 0
+    assert estimate > eta.estimate(quick, *selection.PROFILE_SETTINGS["quick"], cpus=2) > 0
+
+
+def test_full_profile_crosses_axes_only_where_the_cross_says_something():
+    scenarios = selection.profile("full", 2).expand()
+    default = selection.default_start_method()
+    # Steady state under another start method: one point per mechanism, the check that it is equal.
+    elsewhere = [s for s in scenarios if s.start_method != default and s.pattern != "startup"]
+    assert elsewhere and all((s.processes, s.payload_bytes) in ((2, 1024), (2, 8)) for s in elsewhere)
+    checked = {(s.mechanism, s.pattern) for s in elsewhere}
+    assert checked == {(s.mechanism, s.pattern) for s in scenarios if s.pattern != "startup"}
+    # Past two processes, a few payloads; the payload curve has every size, at one pair.
+    assert {s.payload_bytes for s in scenarios if s.processes > 2} <= {8, 1024, 1 << 20}
+    assert {s.payload_bytes for s in scenarios if s.pattern == "throughput"} == set(selection.FULL_PAYLOADS)
+    # The product of every axis was 2,544 scenarios (and 168 call-pattern variants) on 2 CPUs.
+    assert len(scenarios) < 2544 / 4
+
+
+def test_full_process_counts_keep_a_few_points_up_to_twice_the_cpus():
+    assert selection.process_counts(2, full=True) == (1, 2, 3, 4)
+    assert selection.process_counts(64, full=True) == (1, 2, 3, 4, 16, 64, 128)
+    assert selection.process_counts(1, full=True) == (1, 2)
+
+
+def test_an_axis_given_replaces_it_in_every_part_of_the_full_profile():
+    only_startup = selection.select("full", 2, patterns=["startup"]).expand()
+    assert only_startup and {s.pattern for s in only_startup} == {"startup"}
+    forked = selection.select("full", 2, start_methods=["fork"]).expand()
+    assert {s.start_method for s in forked} == {"fork"}
+    small = selection.select("full", 2, payloads=["1KiB"]).expand()
+    assert {s.payload_bytes for s in small} == {8, 1024}  # unsized mechanisms run at 8 B
 
 
 def test_cli_list_describes_and_selects_a_slice(capsys):
