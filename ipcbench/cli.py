@@ -52,7 +52,7 @@ def add_selection(p: argparse.ArgumentParser) -> None:
 
 def selected(args: argparse.Namespace) -> list[Any]:
     """The scenarios the parsed selection options choose (raises UsageError or ScenarioError)."""
-    return launch.select(lambda dest: getattr(args, dest))
+    return launch.select(lambda dest: getattr(args, dest), getattr(args, "cpus", None))
 
 
 def _add_plugin(p: argparse.ArgumentParser) -> None:
@@ -109,7 +109,9 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(catalog.text(sorted({s.pattern for s in scenarios}, key=PATTERNS.index)), file=sys.stderr)
     for s in scenarios:
         print(s.id + ("  (oversubscribed)" if s.processes > cpus and not args.ids else ""))
-    print(f"{len(scenarios)} scenarios", file=sys.stderr)
+    where = f" on a machine of {args.cpus} CPUs" if args.cpus else ""
+    about = launch.estimate_text(lambda dest: getattr(args, dest, None), scenarios, args.cpus)
+    print(f"{len(scenarios)} scenarios; {about}{where}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -158,6 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
     add_selection(lst)
     _add_plugin(lst)
     lst.add_argument("--ids", action="store_true", help="only the scenario ids: no descriptions, no marks")
+    lst.add_argument(
+        "--cpus",
+        type=options.positive_int,
+        metavar="N",
+        help="plan for a machine of N CPUs: its process counts and time",
+    )
     lst.set_defaults(func=cmd_list)
     mechs = sub.add_parser("mechanisms", help="every pattern and mechanism, one line each")
     _add_plugin(mechs)

@@ -37,6 +37,7 @@ from ipcbench import (
     specs,
     storage,
     tree,
+    trials,
 )
 from ipcbench.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError
 from ipcbench.scenario import Scenario
@@ -71,15 +72,35 @@ class Request:
 
     def pacing(self) -> tuple[float, int, int]:
         """Round time, rounds and trials: the options given, else the profile's."""
-        round_time, rounds, trials = selection.PROFILE_SETTINGS[self.profile]
-        get = self.options.get
-        return get("round_time") or round_time, get("rounds") or rounds, get("trials") or trials
+        return pacing(self.options.get)
 
 
-def select(values: Callable[[str], Any]) -> list[Scenario]:
-    """The scenarios the selection options choose (``values(dest)`` reads one), refusing a selection
-    that matches nothing or cannot fit in memory.  Raises :class:`UsageError` or ``ScenarioError``."""
-    scenarios = options.scenarios(values, machine.logical_cpus())
+def pacing(get: Callable[[str], Any]) -> tuple[float, int, int]:
+    """Round time, rounds and trials: the options ``get(dest)`` gives, else the profile's."""
+    round_time, rounds, most = selection.PROFILE_SETTINGS[str(get("profile"))]
+    return get("round_time") or round_time, get("rounds") or rounds, get("trials") or most
+
+
+def estimate_text(get: Callable[[str], Any], scenarios: Sequence[Scenario], cpus: int | None = None) -> str:
+    """``about 40 s``, or with a precision ``about 5.3 min to 15 min (3 to 10 trials...)``."""
+    round_time, rounds, most = pacing(get)
+    wanted = get("precision") or selection.PROFILE_PRECISION[str(get("profile"))]
+    plan = trials.Plan(most, wanted)
+    least, longest = eta.bounds(scenarios, round_time, rounds, plan, cpus=cpus)
+    # Two digits: an estimate has no third.
+    if plan.precision is None or least == longest:
+        return f"about {fmt.duration_s(least, digits=2)}"
+    return (
+        f"about {fmt.duration_s(least, digits=2)} to {fmt.duration_s(longest, digits=2)} ({plan.least} "
+        f"to {plan.most} trials a scenario: each stops once its figure is known to ±{plan.precision:.0%})"
+    )
+
+
+def select(values: Callable[[str], Any], cpus: int | None = None) -> list[Scenario]:
+    """The scenarios the selection options choose (``values(dest)`` reads one) for this machine or one
+    of ``cpus`` CPUs, refusing a selection that matches nothing or cannot fit in memory.  Raises
+    :class:`UsageError` or ``ScenarioError``."""
+    scenarios = options.scenarios(values, cpus or machine.logical_cpus())
     if not scenarios:
         raise UsageError("the selection matches no scenario (pipes need an even process count)")
     check_memory(scenarios)
@@ -146,10 +167,8 @@ def run(request: Request) -> int:
         f"{cpus} usable CPUs, Python {sys.version.split()[0]}",
         flush=True,
     )
-    estimate = eta.estimate(scenarios, *request.pacing())
-    # Two digits: an estimate has no third.
-    about = fmt.duration_s(estimate, digits=2)
-    print(f"estimated duration: about {about} (a rough model; the machine's load adds)")
+    about = estimate_text(request.options.get, scenarios)
+    print(f"estimated duration: {about} (a rough model; the machine's load adds)")
     over = sum(s.processes > cpus for s in scenarios)
     if over:
         print(

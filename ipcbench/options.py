@@ -151,7 +151,15 @@ PACING: tuple[Option, ...] = (
     Option(
         name="trials",
         type=positive_int,
-        help="independent trials per scenario, each with fresh workers, spread over the run",
+        help="independent trials per scenario, each with fresh workers, spread over the run "
+        "(with a precision: at most this many)",
+    ),
+    Option(
+        name="precision",
+        type=positive_float,
+        metavar="F",
+        help="stop a scenario's trials once its figure is known to within this fraction (95%% "
+        "confidence; 0.1: ±10%%), after at least three (default: the full profile 0.1, quick none)",
     ),
     Option(name="round-time", type=positive_float, metavar="S", help="target seconds per round"),
     Option(

@@ -89,6 +89,13 @@ def selected(config: pytest.Config) -> list[Scenario]:
     return options.scenarios(lambda dest: config.getoption(f"ipc_{dest}"), machine.logical_cpus())
 
 
+def plan(config: pytest.Config) -> trials.Plan:
+    """The trials each scenario gets: the profile's, or those of --ipc-trials and --ipc-precision."""
+    name = config.getoption("ipc_profile")
+    wanted = config.getoption("ipc_precision") or selection.PROFILE_PRECISION[name]
+    return trials.Plan(config.getoption("ipc_trials") or PROFILE_SETTINGS[name][2], wanted)
+
+
 def settings(config: pytest.Config) -> Settings:
     round_time, rounds, trial_count = PROFILE_SETTINGS[config.getoption("ipc_profile")]
     return Settings(
@@ -111,6 +118,7 @@ def pytest_configure(config: pytest.Config) -> None:
         # Keyed by id: fixtures and the progress line look a scenario up by the id in its params.
         config.stash[_SCENARIOS] = {s.id: s for s in selected(config)}
         config.stash[_SETTINGS] = settings(config)
+        config.stash[_PLAN] = plan(config)
     except (ScenarioError, api.PluginError) as exc:
         raise pytest.UsageError(str(exc)) from None
     fd = config.getoption("ipc_parent_fd")
@@ -120,6 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 _SCENARIOS = pytest.StashKey[dict[str, Scenario]]()
 _SETTINGS = pytest.StashKey[Settings]()
+_PLAN = pytest.StashKey[trials.Plan]()
 _PROGRESS = pytest.StashKey[dict[str, Any]]()
 
 
@@ -159,7 +168,7 @@ def ipc_trial(request: pytest.FixtureRequest) -> Trial:
     log = config.stash.setdefault(_TRIAL_LOGS, {}).setdefault(scenario_id, TrialLog())
     start = config.stash.get(_START, None)
     started = time.monotonic() - start.monotonic if start is not None else 0.0
-    return Trial(request.param, started, config.stash[_SETTINGS].trials, log)
+    return Trial(request.param, started, config.stash[_SETTINGS].trials, log, config.stash[_PLAN].precision)
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
@@ -224,6 +233,8 @@ _FAILED = pytest.StashKey[set[str]]()
 _CUT = pytest.StashKey[set[str]]()
 #: On an item skipped because an earlier trial of its scenario failed.
 _EARLIER_FAILED = pytest.StashKey[bool]()
+#: On an item skipped because its scenario's figure was already known well enough.
+_KNOWN = pytest.StashKey[bool]()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -305,6 +316,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     session.config.stash[_PROGRESS] = {
         "total": len(session.items),
         "models": [model(i) for i in session.items],
+        "names": [_item_scenario(i)[0] for i in session.items],
         "index": {item.nodeid: n for n, item in enumerate(session.items)},
         # (kind, model seconds, measured seconds) of every item that ran; "ended" counts skipped ones too.
         "done": [],
@@ -323,6 +335,9 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if name in item.config.stash.get(_FAILED, set()):
         item.stash[_EARLIER_FAILED] = True
         pytest.skip("an earlier trial of this scenario failed")
+    if _known(item, name):
+        item.stash[_KNOWN] = True
+        pytest.skip("the earlier trials of this scenario know its figure to the precision asked for")
     cut = item.config.stash.setdefault(_CUT, set())
     stop_at = item.config.getoption("ipc_stop_at")
     if name not in cut and (stop_at is None or time.time() + _predicted(item) <= stop_at):
@@ -330,6 +345,12 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     cut.add(name)
     item.stash[_NOT_RUN] = name
     pytest.skip("not started: the run's --max-time would be exceeded")
+
+
+def _known(item: pytest.Item, name: str) -> bool:
+    """A later trial of a scenario whose earlier trials reached the plan's precision."""
+    log = item.config.stash.get(_TRIAL_LOGS, {}).get(name)
+    return log is not None and log.done and _item_trial(item) >= len(log.records)
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, str] | None:
@@ -344,7 +365,7 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 def _outcome(item: pytest.Item, report: pytest.TestReport) -> str:
     """measured, not_installed, not_run (--max-time) or failed: one per scenario, as ``ipcbench run``
     accounts for them."""
-    if report.passed:
+    if report.passed or _KNOWN in item.stash:
         return "measured"
     if report.skipped:
         if _EARLIER_FAILED in item.stash:
@@ -378,10 +399,13 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if path:
         with open(path, "a") as fh:
             fh.write(f"{outcome} {name}\n")
-    if not item.config.getoption("ipc_progress"):
+    # A trial its scenario no longer needs says nothing worth a line.
+    if not item.config.getoption("ipc_progress") or _KNOWN in item.stash:
         return
     total = state["total"]
-    left = eta.seconds_left(state["done"], state["models"][at + 1 :])
+    known = {n for n, log in item.config.stash.get(_TRIAL_LOGS, {}).items() if log.done}
+    ahead = zip(state["models"][at + 1 :], state["names"][at + 1 :], strict=True)
+    left = eta.seconds_left(state["done"], [model for model, n in ahead if n not in known])
     fixture = getattr(item, "funcargs", {}).get("benchmark")
     info = getattr(fixture, "extra_info", {}) if fixture is not None else {}
     figure = {
@@ -397,6 +421,8 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             figure += f"  p50 {info[spec.times]['p50'] / 1000:8.1f} µs"
         if "lost_updates" in info:
             figure += f"  lost {info['lost_updates']}"
+        if info.get("precision") is not None:
+            figure += f"  ±{info['precision']:.0%}"
     if _EARLIER_FAILED in item.stash:
         figure = "not run: a trial failed"
     if item.config.stash[_SETTINGS].trials > 1 and _item_scenario(item)[1] is not None:

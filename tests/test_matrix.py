@@ -283,6 +283,14 @@ def test_cli_list_describes_and_selects_a_slice(capsys):
     ]
 
 
+def test_cli_list_plans_the_full_profile_for_a_machine_of_n_cpus(capsys):
+    assert cli.main(["list", "--ids", "--profile", "full", "--cpus", "64"]) == 0
+    out, err = capsys.readouterr()
+    ids = out.split()
+    assert any("-128p" in i for i in ids) and not any("-8p-" in i for i in ids)
+    assert f"{len(ids)} scenarios; about " in err and "on a machine of 64 CPUs" in err and "±10%" in err
+
+
 def test_cli_refuses_unknown_placement(capsys):
     assert cli.main(["list", "--placement", "diagonal"]) == 2
     assert "invalid choice" in capsys.readouterr().err

@@ -347,3 +347,34 @@ def test_latency_shares_its_tail_samples_over_the_trials():
     assert latency.sample_batch(1000) == 1000  # 10,000 round trips over 2 x 5 rounds (one trial: 2,000)
     with pytest.raises(ValueError, match="trials"):
         Settings(trials=0)
+
+
+# --- trials stopped by a precision --------------------------------------------------------------------
+
+
+def test_a_scenario_known_to_its_precision_skips_its_later_trials_as_measured():
+    scenario = Scenario("pipe_bytes", "throughput", 1, 1, 8, "fork")
+    config = _Config()
+    items = _items(config, scenario, 5)
+    log = config.stash.setdefault(plugin._TRIAL_LOGS, {}).setdefault(scenario.id, TrialLog())
+    for item in items[:3]:
+        plugin.pytest_runtest_setup(item)  # runs
+        log.records.append({})
+    log.done = True
+    with pytest.raises(pytest.skip.Exception, match="precision"):
+        plugin.pytest_runtest_setup(items[3])
+    assert plugin._outcome(items[3], SimpleNamespace(passed=False, skipped=True)) == "measured"
+
+
+def test_a_real_run_stops_a_scenario_at_three_trials_once_its_figure_is_known(tmp_path, no_leaks):
+    # A precision of ±10,000%: three trials always reach it, so trials 4 and 5 are not run.
+    argv = ["--mechanism", "lock", "--processes", "1", "--trials", "5", "--precision", "100"]
+    proc = _run(tmp_path, *argv, "--start-method", "fork")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "lock-locks-1p-8B-fork #3" in proc.stdout and "#4" not in proc.stdout
+    data = json.loads((tmp_path / "run.json").read_text())
+    assert data["ipcbench"]["complete"] is True and data["ipcbench"]["trials_cut"] == []
+    (bench,) = data["benchmarks"]
+    info = bench["extra_info"]
+    assert info["trial_count"] == info["trials_planned"] == 3
+    assert info["precision_target"] == 100 and 0 <= info["precision"] < 100
