@@ -46,10 +46,11 @@ BULK_BYTES_PER_S = 1e9
 #: ``array_slice`` copies element by element (57-77 MB/s measured), the others are one memcpy.
 COPY_BYTES_PER_S = {"array_slice": 5e7}
 COPY_DEFAULT_BYTES_PER_S = 3e9
-#: Seconds a mechanism adds to every trial, beyond its workers: pyzmq's connecting end retries after
-#: its 100 ms reconnect interval when it connects before the other end has bound, and each worker
-#: imports pyzmq (quick runs: a zmq trial took ~190 ms more than a pipe's).
-MECHANISM_SETUP_S = {"zmq": 0.15}
+#: Seconds a mechanism adds to every trial, beyond its workers.  In the ten quick runs a zmq trial took
+#: ~190 ms more than a pipe's: its connecting end retried after zmq's 100 ms reconnect interval, and
+#: each worker imported pyzmq.  Both are gone (a 5 ms interval; the module preloaded), leaving a
+#: context and its sockets per worker: this is a guess until a run measures it.
+MECHANISM_SETUP_S = {"zmq": 0.03}
 #: Seconds a worker takes to import a mechanism's optional module (NumPy, pyzmq) when it does not
 #: inherit it: spawned and fork-server workers (the fork server preloads it: once, not per worker).
 MODULE_IMPORT_S = 0.1

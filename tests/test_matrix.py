@@ -63,6 +63,20 @@ def test_zmq_latency_is_request_reply_one_socket_per_end_and_pair(no_leaks):
     assert sum(len(a) for a in result.rtts) == 40
 
 
+def test_a_zmq_end_that_connects_first_retries_soon_not_after_zmqs_100_ms(no_leaks):
+    needs("zmq")
+    import zmq
+
+    res = mechanisms.Resources(None, 8, "throughput")
+    push, _pull = peers._zmq(res)
+    try:
+        sock = peers._zmq_socket(push)  # connects before anything has bound: it will retry
+        assert sock.getsockopt(zmq.RECONNECT_IVL) == peers.RECONNECT_MS < 100
+    finally:
+        peers._ZMQ_SOCKETS.pop(push).close()
+        res.close()
+
+
 @pytest.mark.parametrize("mechanism", ["shm_ring", "manager_queue", "socketpair"])
 def test_under_spawn_nothing_leaks_either(mechanism, no_leaks):
     # Spawned workers attach segments in a fresh interpreter: where gh-82300 used to bite.

@@ -378,3 +378,21 @@ def test_a_real_run_stops_a_scenario_at_three_trials_once_its_figure_is_known(tm
     info = bench["extra_info"]
     assert info["trial_count"] == info["trials_planned"] == 3
     assert info["precision_target"] == 100 and 0 <= info["precision"] < 100
+
+
+# --- what runs outside the clock ----------------------------------------------------------------------
+
+
+def test_the_chosen_mechanisms_modules_load_once_in_the_parent_and_in_the_fork_server(monkeypatch):
+    asked: list[list[str]] = []
+    monkeypatch.setattr(plugin.multiprocessing, "set_forkserver_preload", asked.append)
+    chosen = [
+        Scenario("shm_numpy", "throughput", 1, 1, 8, "fork"),
+        Scenario("pipe", "latency", 1, 1, 8, "fork"),
+    ]
+    names = plugin.preload(chosen)
+    assert names == ([] if plugin.mechanisms.missing("numpy") else ["numpy"])
+    assert all(name in sys.modules for name in names)
+    if "forkserver" in plugin.multiprocessing.get_all_start_methods():
+        assert asked == [["ipcbench.harness", *names]]
+    assert plugin.preload([Scenario("pipe", "latency", 1, 1, 8, "fork")]) == []

@@ -55,6 +55,9 @@ def _zmq(res: Resources) -> tuple[Any, Any]:
     return ZmqEnd("REP", address, True), ZmqEnd("REQ", address, False)
 
 
+#: Milliseconds between a zmq end's attempts to connect to a peer that has not bound yet.
+RECONNECT_MS = 5
+
 #: Sockets opened in this process, by end: a REQ or REP end both sends and receives.
 _ZMQ_SOCKETS: dict[ZmqEnd, Any] = {}
 
@@ -66,6 +69,10 @@ def _zmq_socket(end: ZmqEnd) -> Any:
     if sock is None:
         sock = zmq.Context.instance().socket(getattr(zmq, end.kind))
         sock.setsockopt(zmq.LINGER, 0)
+        # An end that connects before its peer has bound retries after this interval (100 ms by
+        # default: in every trial, most of a zmq trial's cost).  Retries happen only while unconnected,
+        # that is before the first round's messages can flow, never beside a timed round.
+        sock.setsockopt(zmq.RECONNECT_IVL, RECONNECT_MS)
         (sock.bind if end.bind else sock.connect)(end.address)
         _ZMQ_SOCKETS[end] = sock
     return sock
