@@ -76,7 +76,7 @@ def build(paths: Iterable[str | Path], out_dir: str | Path) -> Path:
 
 
 def _write(raw: pd.DataFrame, out: Path) -> Path:
-    from ipcbench import charts, findings
+    from ipcbench import charts, findings, method_check
 
     df = findings.prepare(raw)
     _write_csv(df, out / "results.csv")
@@ -131,6 +131,9 @@ def _write(raw: pd.DataFrame, out: Path) -> Path:
         else:
             names = " or ".join(p for p, _ in patterns)
             sections.append(Section(sid, title, text=(f"Not in this run: no {names} benchmarks.",)))
+    check = method_check.steady_state_table(df)
+    if check is not None:
+        sections.append(Section("start-methods", "Start methods in steady state", tables=(check,)))
     known = {p for _, _, patterns in optional for p, _ in patterns}
     for pattern in sorted(set(df["pattern"]) - {*findings.CORE_PATTERNS, *known}):
         part = df[df["pattern"] == pattern]

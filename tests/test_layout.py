@@ -32,6 +32,7 @@ ANALYSIS = (
     "recommend",
     "model",
     "findings",
+    "method_check",
     "axes",
     "charts",
     "report",
