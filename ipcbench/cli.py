@@ -108,7 +108,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         # Descriptions for the reader on stderr (like the count), so stdout stays one id per line.
         print(catalog.text(sorted({s.pattern for s in scenarios}, key=PATTERNS.index)), file=sys.stderr)
     for s in scenarios:
-        print(s.id + ("  (oversubscribed)" if s.processes > cpus and not args.ids else ""))
+        print(s.id + ("  (oversubscribed)" if s.oversubscribed(cpus) and not args.ids else ""))
     where = f" on a machine of {args.cpus} CPUs" if args.cpus else ""
     about = launch.estimate_text(lambda dest: getattr(args, dest, None), scenarios, args.cpus)
     print(f"{len(scenarios)} scenarios; {about}{where}", file=sys.stderr)

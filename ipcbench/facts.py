@@ -91,6 +91,29 @@ def not_installed(df: pd.DataFrame) -> list[str]:
     return out
 
 
+#: What each placement means for the figures, said once on the page rather than on every benchmark.
+PLACEMENT_TEXT = {
+    "packed": (
+        "every worker of a scenario pinned to one CPU, where they take turns: the figures are the work "
+        "of one CPU, steadier between reruns than any other placement (which is why quick runs, which "
+        "gate pull requests, use it), not what cores in parallel reach; measure with --placement none "
+        "or spread for that"
+    ),
+    "spread": "workers pinned one per CPU in turn",
+    "none": "workers placed by the operating system",
+}
+
+
+def placements(df: pd.DataFrame) -> list[str]:
+    """One line per placement the results hold, when any of them was pinned."""
+    if "placement" not in df:
+        return []
+    found = [str(p) for p in df["placement"].dropna().unique()]
+    if found == ["none"]:
+        return []
+    return [f"Placement {p}: {PLACEMENT_TEXT.get(p, p)}." for p in sorted(found)]
+
+
 def warnings(df: pd.DataFrame) -> list[str]:
     """The reasons to distrust some figures, most serious first."""
     out: list[str] = []
@@ -113,7 +136,8 @@ def warnings(df: pd.DataFrame) -> list[str]:
     over = df[df["oversubscribed"]]
     if len(over):
         out.append(
-            f"Oversubscribed: {len(over)} of {len(df)} benchmarks ran more processes than usable CPUs "
+            f"Oversubscribed: {len(over)} of {len(df)} benchmarks ran more processes than the CPUs "
+            "their placement gave them "
             f"(up to {int(over['processes'].max())} processes); they measure contention as much as IPC."
         )
     high = df[df["spread"] >= SPREAD_WARN]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ipcbench import fmt, specs
-from ipcbench.facts import LOAD_WARN, machine_table, not_installed, warnings
+from ipcbench.facts import LOAD_WARN, machine_table, not_installed, placements, warnings
 from ipcbench.frame import BASELINE, CORE_PATTERNS, REFERENCE, by_key, fmt_spread, num, prepare, series_order
 from ipcbench.model import (
     FIT_TOLERANCE,
@@ -53,6 +53,7 @@ __all__ = [
     "method_table",
     "not_installed",
     "pattern_table",
+    "placements",
     "prepare",
     "recommendations",
     "row_figures",

@@ -128,6 +128,8 @@ class Rig:
         self.state: Any = None
         #: The CPUs each worker was pinned to by ``scenario.placement`` (empty for ``none``).
         self.placement: dict[str, list[int]] = {}
+        #: The parent's CPUs before a packed placement moved it off the workers' CPU.
+        self._parent_cpus: list[int] = []
 
     # -- life cycle --
 
@@ -177,18 +179,30 @@ class Rig:
         self._place()
 
     def _place(self) -> None:
-        """Pin the workers as ``scenario.placement`` says."""
+        """Pin the workers as ``scenario.placement`` says: every thread of each (one a worker started
+        before it was pinned, such as a zmq context's I/O thread, would otherwise run anywhere), and the
+        processes the channel started beside them (a Manager's server).  Packed, the parent keeps off
+        the workers' CPU while they live, so that its own wake-ups between rounds never land there."""
         import psutil
 
         placement = self.scenario.placement
         assert placement in PLACEMENTS
         if placement == "none":
             return
-        cpus = sorted(psutil.Process().cpu_affinity() or [0])
+        parent = psutil.Process()
+        cpus = sorted(parent.cpu_affinity() or [0])
         for i, w in enumerate(self.workers):
             mask = [cpus[i % len(cpus)]] if placement == "spread" else [cpus[0]]
-            psutil.Process(w.process.pid).cpu_affinity(mask)
+            _pin(w.process.pid, mask)
             self.placement[w.name] = mask
+        helpers = self.resources.helper_pids() if self.resources is not None else []
+        for i, pid in enumerate(helpers, start=len(self.workers)):
+            mask = [cpus[i % len(cpus)]] if placement == "spread" else [cpus[0]]
+            _pin(pid, mask)
+            self.placement[f"helper-{i - len(self.workers)}"] = mask
+        if placement == "packed" and len(cpus) > 1:
+            self._parent_cpus = cpus
+            parent.cpu_affinity(cpus[1:])
 
     def close(self) -> None:
         """Ask every worker to stop; terminate, then kill, whoever does not exit in time.
@@ -199,6 +213,9 @@ class Rig:
         if self._closed:
             return
         self._closed = True
+        if self._parent_cpus:
+            with contextlib.suppress(Exception):
+                os.sched_setaffinity(0, self._parent_cpus)
         if not self._in_round:
             for w in self.workers:
                 with contextlib.suppress(Exception):
@@ -466,3 +483,15 @@ class Rig:
             with contextlib.suppress(Exception):
                 out[w.name] = sorted(psutil.Process(w.process.pid).cpu_affinity() or [])
         return out
+
+
+def _pin(pid: int, mask: list[int]) -> None:
+    """Every thread of process ``pid`` onto ``mask`` (an affinity set on a pid binds its first thread
+    only; threads it starts later inherit it, threads already running keep their own)."""
+    import psutil
+
+    process = psutil.Process(pid)
+    process.cpu_affinity(mask)
+    for thread in process.threads():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            os.sched_setaffinity(thread.id, mask)

@@ -169,10 +169,10 @@ def run(request: Request) -> int:
     )
     about = estimate_text(request.options.get, scenarios)
     print(f"estimated duration: {about} (a rough model; the machine's load adds)")
-    over = sum(s.processes > cpus for s in scenarios)
+    over = sum(s.oversubscribed(cpus) for s in scenarios)
     if over:
         print(
-            f"note: {over} scenarios start more processes than the {cpus} usable CPUs (oversubscribed; "
+            f"note: {over} scenarios start more processes than the CPUs they may use (oversubscribed; "
             "marked in the results)",
             flush=True,
         )

@@ -80,6 +80,12 @@ class Resources:
             self.defer(self._manager.shutdown)
         return self._manager
 
+    def helper_pids(self) -> list[int]:
+        """The processes a channel started beside the workers (a Manager's server): a placement pins
+        them with the workers, else the OS would put a part of the channel anywhere, run by run."""
+        process = getattr(self._manager, "_process", None)
+        return [process.pid] if process is not None and process.pid is not None else []
+
     def scratch_path(self) -> str:
         """A fresh path in a private directory that :meth:`close` removes (for ``ipc://`` sockets)."""
         if self._dir is None:

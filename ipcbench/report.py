@@ -89,7 +89,7 @@ def _write(raw: pd.DataFrame, out: Path) -> Path:
         Section(
             "machine",
             "Machine and run",
-            text=tuple(findings.not_installed(df)),
+            text=(*findings.placements(df), *findings.not_installed(df)),
             tables=(findings.machine_table(df),),
             warnings=tuple(findings.warnings(df)),
         ),

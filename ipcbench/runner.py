@@ -74,7 +74,7 @@ def describe(
         bytes_per_s=scenario.payload_bytes / per_message_s,
         worker_span_ns=int(statistics.median(r.span_ns for r in results)),
         cpus_usable=cpus,
-        oversubscribed=scenario.processes > cpus,
+        oversubscribed=scenario.oversubscribed(cpus),
         worker_affinity=affinity,
         pickle_protocol=pickle.DEFAULT_PROTOCOL if _pickles(scenario.mechanism) else None,
     )
@@ -92,10 +92,10 @@ def describe(
     # Some rounds are as long as their operations make them (start-up): no target to fall short of.
     target = settings.round_time if spec.round_target else None
     warnings = stability.round_warnings(round_s, target=target)
-    if scenario.processes > cpus:
-        warnings.append(f"oversubscribed: {scenario.processes} processes on {cpus} usable CPUs")
-    if scenario.placement != "none" and scenario.processes > cpus:
-        warnings.append(f"placement {scenario.placement}: {scenario.processes} workers share {cpus} CPUs")
+    if scenario.oversubscribed(cpus):
+        on = scenario.cpus(cpus)
+        where = "one CPU (packed)" if scenario.placement == "packed" else f"{on} usable CPUs"
+        warnings.append(f"oversubscribed: {scenario.processes} processes on {where}")
     if info.get("lost_updates"):
         warnings.append(f"lost updates: {info['lost_updates']} of {info['updates_expected']} (no lock)")
     info["warnings"] = warnings

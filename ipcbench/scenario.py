@@ -111,6 +111,14 @@ class Scenario:
     def processes(self) -> int:
         return self.producers + self.consumers
 
+    def cpus(self, usable: int) -> int:
+        """How many CPUs the workers may run on: one when packed, else the ``usable`` ones."""
+        return 1 if self.placement == "packed" else usable
+
+    def oversubscribed(self, usable: int) -> bool:
+        """More workers than the CPUs their placement gives them: they take turns, and it shows."""
+        return self.processes > self.cpus(usable)
+
     @property
     def shape(self) -> str:
         """``2p`` for pairs (1:1 each) and one-sided patterns, ``3p-2to1`` where the sides differ in size."""

@@ -12,6 +12,7 @@ def test_a_run_saves_calibration_benchmarks_the_loader_reads(tmp_path, capsys, n
     out = tmp_path / "run.json"
     argv = ["run", "--pattern", "throughput", "--mechanism", "pipe_bytes", "--mechanism", "queue"]
     argv += ["--payload", "1KiB", "--processes", "2", "--start-method", "fork", "--calibration"]
+    argv += ["--placement", "none"]  # as the hand-written loops run: where the OS puts them
     assert cli.main([*argv, "--rounds", "1", "--round-time", "0.002", "-o", str(out)]) == cli.EXIT_OK
     df = results.load([out])
     calibration = df[df["pattern"] == "calibration"]

@@ -16,7 +16,7 @@ from ipcbench import schema
 from ipcbench.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY_RUN = ["--rounds", "2", "--round-time", "0.002", "--trials", "2"]
+TINY_RUN = ["--rounds", "2", "--round-time", "0.002", "--trials", "2", "--placement", "none"]
 ONE_PAIR_8B_THROUGHPUT = ["--payload", "8", "--processes", "2", "--pattern", "throughput"]
 
 
@@ -31,7 +31,27 @@ def test_list_prints_scenario_ids(capsys):
         capsys, "list", "--mechanism", "pipe_bytes", "--payload", "1KiB", "--processes", "2"
     )
     assert code == 0
-    assert out.split() == ["pipe_bytes-throughput-2p-1KiB-fork", "pipe_bytes-latency-2p-1KiB-fork"]
+    # The quick profile packs a scenario's workers on one CPU, and the id says so; two workers on one
+    # CPU take turns, which the listing marks.
+    assert out.splitlines() == [
+        "pipe_bytes-throughput-2p-1KiB-fork-packed  (oversubscribed)",
+        "pipe_bytes-latency-2p-1KiB-fork-packed  (oversubscribed)",
+    ]
+    code, out, _ = run_cli(
+        capsys,
+        "list",
+        "--mechanism",
+        "pipe_bytes",
+        "--payload",
+        "1KiB",
+        "--processes",
+        "2",
+        "--placement",
+        "none",
+        "--pattern",
+        "latency",
+    )
+    assert out.split() == ["pipe_bytes-latency-2p-1KiB-fork"]
 
 
 def test_quick_profile_covers_every_mechanism_and_oversubscription(capsys):

@@ -234,6 +234,31 @@ def test_placement_pins_workers_and_records_masks(placement, no_leaks):
         assert sorted(m[0] for m in masks.values()) == sorted(cpus[i % len(cpus)] for i in range(2))
 
 
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="packing away from the parent needs 2 CPUs")
+def test_packed_pins_every_thread_and_the_managers_server_and_keeps_the_parent_away(no_leaks):
+    """A thread a worker started before it was pinned, and a Manager's server, are part of the channel:
+    packed, they run on the workers' CPU too; the parent keeps off it while the rig lives."""
+    import psutil
+
+    cpus = sorted(os.sched_getaffinity(0))
+    scenario = Scenario("manager_queue", "throughput", 1, 1, 8, "fork", "packed")
+    with Rig(scenario, TINY) as rig:
+        rig.run_round(10)
+        assert os.sched_getaffinity(0) == set(cpus[1:])
+        helpers = rig.resources.helper_pids()
+        assert len(helpers) == 1 and rig.placement["helper-0"] == [cpus[0]]
+        for pid in [*helpers, *(w.process.pid for w in rig.workers)]:
+            threads = psutil.Process(pid).threads()
+            assert len(threads) >= 1
+            assert all(os.sched_getaffinity(t.id) == {cpus[0]} for t in threads), pid
+    assert os.sched_getaffinity(0) == set(cpus)
+
+
+def test_quick_profile_packs_its_scenarios_and_the_full_profile_does_not():
+    assert {s.placement for s in selection.profile("quick", 2).expand()} == {selection.QUICK_PLACEMENT}
+    assert {s.placement for s in selection.profile("full", 2).expand()} == {"none"}
+
+
 def test_quick_profile_covers_every_mechanism_and_pattern():
     scenarios = selection.profile("quick", 2).expand()
     assert {s.mechanism for s in scenarios} == set(catalog.entries())
@@ -292,8 +317,8 @@ def test_cli_list_describes_and_selects_a_slice(capsys):
     assert out.split() == ["lock-locks-1p-8B-fork-spread"]
     assert cli.main(["list", "--ids", "--pattern", "startup", "--mechanism", "pool_start"]) == 0
     assert capsys.readouterr().out.split() == [
-        "pool_start-startup-2p-8B-fork",
-        "pool_start-startup-4p-8B-fork",
+        "pool_start-startup-2p-8B-fork-packed",
+        "pool_start-startup-4p-8B-fork-packed",
     ]
 
 
@@ -326,6 +351,7 @@ def test_benchmarks_save_new_pattern_fields(tmp_path):
         "--ipc-mechanism=value_unlocked",
         "--ipc-mechanism=process_start",
         "--ipc-processes=2",
+        "--ipc-placement=none",
         "--ipc-rounds=1",
         "--ipc-round-time=0.002",
         f"--benchmark-json={out}",

@@ -17,6 +17,8 @@ def test_max_time_skips_and_saves_an_incomplete_run(tmp_path, capsys, no_leaks):
         "2",
         "--payload",
         "8",
+        "--placement",
+        "none",
     ]
     rc = cli.main([*argv, "--max-time", "0.001", "-o", str(out)])
     assert rc == cli.EXIT_OK

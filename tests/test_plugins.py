@@ -17,7 +17,7 @@ from ipcbench.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "tcp_connection.py"
 PLUGINS = Path(__file__).resolve().parent / "plugins"
-TINY_RUN = ["--rounds", "2", "--round-time", "0.005", "--trials", "2"]
+TINY_RUN = ["--rounds", "2", "--round-time", "0.005", "--trials", "2", "--placement", "none"]
 METHODS = ["--start-method", "fork", "--start-method", "spawn", "--start-method", "forkserver"]
 
 
@@ -63,7 +63,10 @@ def test_a_plugin_is_listed_beside_the_builtins(capsys, registry):
         == 0
     )
     ids = capsys.readouterr().out.split()
-    assert ids == ["lossy_queue-throughput-3p-2to1-1KiB-fork", "lossy_queue-throughput-3p-1to2-1KiB-fork"]
+    assert ids == [
+        "lossy_queue-throughput-3p-2to1-1KiB-fork-packed",
+        "lossy_queue-throughput-3p-1to2-1KiB-fork-packed",
+    ]
     assert main(["mechanisms", "--plugin", plugin]) == 0
     out = capsys.readouterr().out
     assert "pipe_bytes " in out and "lossy_queue " in out
@@ -73,7 +76,8 @@ def test_a_plugin_is_listed_beside_the_builtins(capsys, registry):
 def test_the_example_plugin_is_listed_beside_the_builtins(capsys, registry):
     assert main(["list", "--plugin", str(EXAMPLE), "--mechanism", "tcp_connection", "--ids"]) == 0
     ids = capsys.readouterr().out.split()
-    assert "tcp_connection-throughput-2p-1KiB-fork" in ids and "tcp_connection-latency-2p-1KiB-fork" in ids
+    assert "tcp_connection-throughput-2p-1KiB-fork-packed" in ids
+    assert "tcp_connection-latency-2p-1KiB-fork-packed" in ids
     assert main(["mechanisms", "--plugin", str(EXAMPLE)]) == 0
     out = capsys.readouterr().out
     assert "pipe_bytes " in out and "tcp_connection " in out
@@ -215,7 +219,9 @@ def test_an_installed_package_plugs_in_through_its_entry_point(tmp_path, no_leak
     listed = ipcbench(
         "list", "--mechanism", "ep_pipe", "--processes", "2", "--payload", "8", "--ids", env=env
     )
-    assert (listed.returncode, listed.stdout.split()) == (0, ["ep_pipe-throughput-2p-8B-fork"]), listed.stderr
+    assert (listed.returncode, listed.stdout.split()) == (0, ["ep_pipe-throughput-2p-8B-fork-packed"]), (
+        listed.stderr
+    )
     # A spawned worker starts with the built-ins only: it loads the entry point's module and function.
     out = tmp_path / "run.json"
     argv = ["run", "--mechanism", "ep_pipe", "--processes", "2", "--payload", "8", "--start-method", "spawn"]

@@ -90,7 +90,7 @@ SELECTION = [
     # A run costs ~3-4 s whatever these are (start-up); more trials make each run's median steadier.
     "--trials", "5", "--rounds", "3", "--round-time", "0.005",
 ]  # fmt: skip
-SCENARIO = "checked_pipe-throughput-2p-1KiB-fork"
+SCENARIO = "checked_pipe-throughput-2p-1KiB-fork-packed"  # the quick profile packs
 
 
 def git(repo: Path, *args: str) -> str:

@@ -24,7 +24,7 @@ from ipcbench.trials import Trial, TrialLog
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "ipcbench" / "benchmarks"
-TINY = ["--rounds", "2", "--round-time", "0.005", "--trials", "3"]
+TINY = ["--rounds", "2", "--round-time", "0.005", "--trials", "3", "--placement", "none"]
 PIPE_TP = "pipe_bytes-throughput-2p-8B-fork"
 TRIAL_KEYS = {"trial", "started_s", "rounds", "messages", "msgs_per_s", "worker_pids"}
 
