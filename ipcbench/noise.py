@@ -67,9 +67,10 @@ def estimate(figs: Sequence[Figure], n_trials: int, level: float) -> Noise:
         predicted = trial_sd**2 * statistics.fmean(1 / len(g) for g in groups)
         between = max(0.0, statistics.variance(means) - predicted)
         run_sd = math.sqrt(between)
-    # Two files' difference of means: each side's trials, and each side's whole-run offset.
-    se = math.sqrt(2 * trial_sd**2 / n_trials + 2 * between)
-    mdc = percent(stats.t_isf(level, 2 * n_trials - 2) * se)
+    # Two files' difference of means: each side's trials, and each side's whole-run offset.  A compare
+    # given this file knows both spreads as measured here, over every run's trials (``df`` of them),
+    # not from its own few trials: the gate's test with these as its variance (stats.TTest).
+    mdc = percent(stats.mdc(trial_sd, df, n_trials, n_trials, level, math.sqrt(between)))
     threshold = max(1, math.ceil(min(mdc * MARGIN, 1e6)))
     return Noise(
         first.scenario,
