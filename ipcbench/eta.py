@@ -102,8 +102,11 @@ def expected(
     child = WORKER_CHILD_S[method]
     if method == "spawn" and scenario is not None and _requires(scenario.mechanism):
         child += MODULE_IMPORT_S
+    # Packed, the workers share one CPU whatever the machine has: their starts, copies and process
+    # starts take turns on it.
+    cpus = scenario.cpus(cpus) if scenario is not None else cpus
     start = WORKER_SERIAL_S * processes + child * math.ceil(processes / cpus)
-    floor = _floor(scenario)
+    floor = _floor(scenario) * (min(processes, 2) if cpus == 1 else 1)
     if scenario is not None and not specs.of(scenario.pattern).round_target:
         # Every worker starts its processes at once: one operation takes longer once they outnumber
         # the CPUs.

@@ -112,3 +112,14 @@ def test_kind_groups_by_pattern_processes_and_start_method():
     c = Scenario("queue", "throughput", 3, 1, 8, "fork")
     assert eta.kind(SMALL) == eta.kind(b) != eta.kind(c)
     assert eta.kind(None) == "other"
+
+
+def test_packed_workers_take_turns_on_one_cpu_in_the_model():
+    """Packed, a pair's copies and starts share one CPU however many the machine has: a big payload's
+    floor and a start-up's process starts cost more than the same scenario left to the OS."""
+    for pattern, payload, mechanism in (("throughput", 1 << 20, "pipe_bytes"), ("startup", 8, "pool_start")):
+        producers, consumers = (1, 1) if pattern == "throughput" else (2, 0)
+        args = (mechanism, pattern, producers, consumers, payload, "fork")
+        free = eta.expected(Scenario(*args, "none"), 0.004, 3, cpus=2)
+        packed = eta.expected(Scenario(*args, "packed"), 0.004, 3, cpus=2)
+        assert packed > free, pattern
