@@ -59,6 +59,9 @@ MODULE_IMPORT_S = 0.1
 CALIBRATION_ROUNDS = CALIBRATION_WINDOW + 1
 #: A typical round trip of one ping-pong pair on a small VM (40-90 µs unpinned on 2 vCPUs).
 LATENCY_RTT_S = 50e-6
+#: Seconds to pin one worker, every thread of it, when a placement asks (fitted on ten packed quick
+#: runs: 1.7-3.2 ms a worker more than the unpinned model).
+PIN_S = 0.002
 #: pytest's and the rig's own cost per trial, beyond the workers and the rounds (fitted: 7.5 ms).
 OVERHEAD_S = 0.0075
 #: A run's cost outside its scenarios: starting pytest, collecting, the preflight, saving the results
@@ -106,6 +109,8 @@ def expected(
     # starts take turns on it.
     cpus = scenario.cpus(cpus) if scenario is not None else cpus
     start = WORKER_SERIAL_S * processes + child * math.ceil(processes / cpus)
+    if scenario is not None and scenario.placement != "none":
+        start += PIN_S * processes
     floor = _floor(scenario) * (min(processes, 2) if cpus == 1 else 1)
     if scenario is not None and not specs.of(scenario.pattern).round_target:
         # Every worker starts its processes at once: one operation takes longer once they outnumber
