@@ -19,7 +19,7 @@ from typing import Any
 
 from ipcbench.lifeline import die_with_parent
 from ipcbench.rounds import HarnessError
-from ipcbench.scenario import Scenario
+from ipcbench.scenario import Scenario, placement_mask
 
 
 def _ends(mechanism: str, ctx: Any) -> tuple[Any, Any]:
@@ -169,7 +169,7 @@ class Hand:
 
         cpus = sorted(psutil.Process().cpu_affinity() or [0])
         for i, p in enumerate(self.processes):
-            psutil.Process(p.pid).cpu_affinity([cpus[i % len(cpus)]] if placement == "spread" else [cpus[0]])
+            psutil.Process(p.pid).cpu_affinity(placement_mask(placement, cpus, i))
 
     def round(self, timeout: float) -> tuple[int, float]:
         """One round: (elapsed ns, median round trip ns or 0) as the hand-written process measured it."""

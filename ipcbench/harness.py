@@ -39,7 +39,7 @@ from ipcbench.rounds import (
     WorkerFailed,
     WorkerStalled,
 )
-from ipcbench.scenario import PLACEMENTS, Scenario, ScenarioError
+from ipcbench.scenario import PLACEMENTS, Scenario, ScenarioError, placement_mask
 from ipcbench.settings import Settings
 
 __all__ = [
@@ -191,15 +191,13 @@ class Rig:
             return
         parent = psutil.Process()
         cpus = sorted(parent.cpu_affinity() or [0])
-        for i, w in enumerate(self.workers):
-            mask = [cpus[i % len(cpus)]] if placement == "spread" else [cpus[0]]
-            _pin(w.process.pid, mask)
-            self.placement[w.name] = mask
         helpers = self.resources.helper_pids() if self.resources is not None else []
-        for i, pid in enumerate(helpers, start=len(self.workers)):
-            mask = [cpus[i % len(cpus)]] if placement == "spread" else [cpus[0]]
+        named = [(w.name, w.process.pid) for w in self.workers]
+        named += [(f"helper-{k}", pid) for k, pid in enumerate(helpers)]
+        for i, (name, pid) in enumerate(named):
+            mask = placement_mask(placement, cpus, i)
             _pin(pid, mask)
-            self.placement[f"helper-{i - len(self.workers)}"] = mask
+            self.placement[name] = mask
         if placement == "packed" and len(cpus) > 1:
             self._parent_cpus = cpus
             parent.cpu_affinity(cpus[1:])

@@ -60,17 +60,15 @@ def estimate(figs: Sequence[Figure], n_trials: int, level: float) -> Noise:
     if df < 1:
         raise CompareError(f"{first.scenario}: one figure per run and one run: no spread to measure")
     run_sd = None
-    between = 0.0
     if len(groups) >= 2:
         # The runs' means vary by their trials' share (sd² / n) plus whatever whole runs add.
         means = [statistics.fmean(g) for g in groups]
         predicted = trial_sd**2 * statistics.fmean(1 / len(g) for g in groups)
-        between = max(0.0, statistics.variance(means) - predicted)
-        run_sd = math.sqrt(between)
+        run_sd = math.sqrt(max(0.0, statistics.variance(means) - predicted))
     # Two files' difference of means: each side's trials, and each side's whole-run offset.  A compare
     # given this file knows both spreads as measured here, over every run's trials (``df`` of them),
     # not from its own few trials: the gate's test with these as its variance (stats.TTest).
-    mdc = percent(stats.mdc(trial_sd, df, n_trials, n_trials, level, math.sqrt(between)))
+    mdc = percent(stats.mdc(trial_sd, df, n_trials, n_trials, level, run_sd or 0.0))
     threshold = max(1, math.ceil(min(mdc * MARGIN, 1e6)))
     return Noise(
         first.scenario,

@@ -22,6 +22,13 @@ ONE_SIDED = tuple(spec.name for spec in specs.BUILT_IN if spec.one_sided)
 #: Where workers run: pinned one per CPU in turn (``spread``), all on one CPU (``packed``), or left to the OS.
 PLACEMENTS = ("none", "spread", "packed")
 
+
+def placement_mask(placement: str, cpus: list[int], index: int) -> list[int]:
+    """The CPUs the ``index``-th pinned process of a scenario gets: the next CPU in turn (spread) or
+    the first (packed).  The harness and selfcheck's hand-written loops pin by this one rule."""
+    return [cpus[index % len(cpus)]] if placement == "spread" else [cpus[0]]
+
+
 #: Start methods multiprocessing knows; which of them this platform offers is checked in the harness.
 START_METHODS = ("fork", "spawn", "forkserver")
 
