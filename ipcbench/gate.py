@@ -13,9 +13,10 @@ direction:
 
 What varies between honest runs is what is tested.  A saved run's ``extra_info["trials"]`` holds one
 figure per trial, each trial in freshly started workers at another moment of the run: those are the
-samples of a file.  A run without trials is one sample (its headline figure), never its rounds: the
-rounds of one run share one placement of the workers and one stretch of the machine's load.  A
-directory of repeated runs gives one sample per run, its median of trials (see :mod:`ipcbench.runs`).
+samples of a file, less those the host disturbed (:func:`judged_trials`).  A run without trials is
+one sample (its headline figure), never its rounds: the rounds of one run share one placement of the
+workers and one stretch of the machine's load.  A directory of repeated runs gives one sample per
+run, its median of trials (see :mod:`ipcbench.runs`).
 
 Sizes are stated as a slowdown factor ``r`` (how much longer the same work takes: baseline/current for
 rates, current/baseline for times), so "2x slower" means the same for every metric.
@@ -42,8 +43,6 @@ DEFAULT_THRESHOLD = 10.0
 DEFAULT_RUN_SD = 0.02
 #: The family's error rate: the chance that a compare of two runs of the same code calls anything.
 DEFAULT_ALPHA = 0.05
-#: Patterns other branches add; thresholds may name them before they exist here.
-FUTURE_PATTERNS: tuple[str, ...] = ()
 
 VERDICTS = ("slower", "faster", "same", "noisy", "new", "gone")
 #: What the ``noisy`` verdict means, in the tables.
@@ -129,7 +128,7 @@ class Rules:
     def check_keys(self, known: Iterable[str]) -> None:
         """A threshold for a name nobody knows is a typo that would silently do nothing."""
         mechanisms = roster.families()
-        patterns = (*specs.SPECS, *FUTURE_PATTERNS)
+        patterns = tuple(specs.SPECS)
         names = set(known) | set(patterns) | set(mechanisms)
         for t in self.specific:
             if t.key not in names:
@@ -283,11 +282,15 @@ def _num(row: Mapping[str, Any], key: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def trials_of(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The per-trial records of a loaded row (``extra_info["trials"]``), empty for older files."""
+def judged_trials(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The per-trial records (``extra_info["trials"]``, none in older files) a row is judged by: those
+    the host did not disturb (``disturbed``, see :mod:`ipcbench.canary`) while two remain, else all.
+    What set a trial aside never looked at its figure, so setting it aside biases no comparison."""
     info = row.get("extra_info")
     trials = info.get("trials") if isinstance(info, Mapping) else None
-    return [t for t in trials if isinstance(t, Mapping)] if isinstance(trials, list) else []
+    every = [t for t in trials if isinstance(t, Mapping)] if isinstance(trials, list) else []
+    clean = [t for t in every if not t.get("disturbed")]
+    return clean if len(clean) > 1 else every
 
 
 def figure_of(row: Mapping[str, Any]) -> Figure:
@@ -306,9 +309,9 @@ def figure_of(row: Mapping[str, Any]) -> Figure:
             raise CompareError(f"{row.get('file')}: {sid} has no {spec.metric}")
         headline = median * 1e9
     headline = headline or 0.0
-    samples = tuple(v * scale for v in (_num(t, key) for t in trials_of(row)) if v is not None and v > 0) or (
-        headline * scale,
-    )
+    samples = tuple(
+        v * scale for v in (_num(t, key) for t in judged_trials(row)) if v is not None and v > 0
+    ) or (headline * scale,)
     value = statistics.median(samples)
     return Figure(
         sid,
@@ -319,12 +322,8 @@ def figure_of(row: Mapping[str, Any]) -> Figure:
         spec.higher_is_better,
         value=value,
         samples=samples,
-        p99=_scaled(p99, scale),
+        p99=None if p99 is None else p99 * scale,
     )
-
-
-def _scaled(value: float | None, by: float) -> float | None:
-    return None if value is None else value * by
 
 
 def slowdown(base: float, cur: float, higher_is_better: bool) -> float:

@@ -26,11 +26,12 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ipcbench import api, calibration, mechanisms, patterns, worker
+from ipcbench import api, calibration, machine, mechanisms, patterns, worker
 from ipcbench.calibration import CALIBRATION_WINDOW
 from ipcbench.rounds import (
     AFTER,
     BEFORE,
+    CANARY,
     HarnessError,
     RoundResult,
     Task,
@@ -196,7 +197,7 @@ class Rig:
         named += [(f"helper-{k}", pid) for k, pid in enumerate(helpers)]
         for i, (name, pid) in enumerate(named):
             mask = placement_mask(placement, cpus, i)
-            _pin(pid, mask)
+            machine.pin(pid, mask)
             self.placement[name] = mask
         if placement == "packed" and len(cpus) > 1:
             self._parent_cpus = cpus
@@ -440,6 +441,19 @@ class Rig:
                         f"{self.scenario.id}: {w.name} failed in round {self._number}: {reply[1]}"
                     )
 
+    def canary(self) -> list[int]:
+        """Each worker in turn times the fixed loop of :mod:`ipcbench.canary` on its own CPU, between
+        rounds (in turn, so that packed workers do not slow each other's); nanoseconds per worker."""
+        out = []
+        for w in self.workers:
+            self._pending = {w.control: w}
+            try:
+                w.control.send(CANARY)
+            except OSError:
+                self._raise_dead(w, "while timing the reference loop")
+            out.append(int(self._collect(1.0 + self.settings.grace, "timing the reference loop")[w.name][1]))
+        return out
+
     def _raise_dead(self, w: _Worker, when: str) -> None:
         w.process.join(0.5)
         code = w.process.exitcode
@@ -481,15 +495,3 @@ class Rig:
             with contextlib.suppress(Exception):
                 out[w.name] = sorted(psutil.Process(w.process.pid).cpu_affinity() or [])
         return out
-
-
-def _pin(pid: int, mask: list[int]) -> None:
-    """Every thread of process ``pid`` onto ``mask`` (an affinity set on a pid binds its first thread
-    only; threads it starts later inherit it, threads already running keep their own)."""
-    import psutil
-
-    process = psutil.Process(pid)
-    process.cpu_affinity(mask)
-    for thread in process.threads():
-        with contextlib.suppress(OSError):  # a thread that ended meanwhile
-            os.sched_setaffinity(thread.id, mask)

@@ -110,3 +110,15 @@ def facts() -> dict[str, Any]:
     with contextlib.suppress(OSError), open("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor") as fh:
         out["cpu_governor"] = fh.read().strip()
     return out
+
+
+def pin(pid: int, mask: list[int]) -> None:
+    """Every thread of process ``pid`` onto ``mask`` (an affinity set on a pid binds its first thread
+    only; threads it starts later inherit it, threads already running keep their own)."""
+    import psutil
+
+    process = psutil.Process(pid)
+    process.cpu_affinity(mask)
+    for thread in process.threads():
+        with contextlib.suppress(OSError):  # a thread that ended meanwhile
+            os.sched_setaffinity(thread.id, mask)

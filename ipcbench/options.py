@@ -21,14 +21,22 @@ from ipcbench.scenario import PATTERNS, PLACEMENTS, ScenarioError, parse_size
 PYTEST_PREFIX = "ipc-"
 
 
-def positive_int(text: str) -> int:
+def _whole(text: str, least: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    if value < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least}, not {value}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _whole(text, 1)
+
+
+def count(text: str) -> int:
+    return _whole(text, 0)
 
 
 def positive_float(text: str) -> float:
@@ -160,6 +168,13 @@ PACING: tuple[Option, ...] = (
         metavar="F",
         help="stop a scenario's trials once its figure is known to within this fraction (95%% "
         "confidence; 0.1: ±10%%), after at least three (default: the full profile 0.1, quick none)",
+    ),
+    Option(
+        name="spares",
+        type=count,
+        metavar="N",
+        help="spare trials a scenario runs in place of trials the host disturbed (a fixed loop on the "
+        "workers' CPU ran 15%% slow) (default: quick 1, full 0)",
     ),
     Option(name="round-time", type=positive_float, metavar="S", help="target seconds per round"),
     Option(

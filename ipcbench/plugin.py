@@ -19,6 +19,7 @@ import pytest
 
 from ipcbench import (
     api,
+    canary,
     catalog,
     eta,
     machine,
@@ -92,10 +93,9 @@ def selected(config: pytest.Config) -> list[Scenario]:
 
 
 def plan(config: pytest.Config) -> trials.Plan:
-    """The trials each scenario gets: the profile's, or those of --ipc-trials and --ipc-precision."""
-    name = config.getoption("ipc_profile")
-    wanted = config.getoption("ipc_precision") or selection.PROFILE_PRECISION[name]
-    return trials.Plan(config.getoption("ipc_trials") or PROFILE_SETTINGS[name][2], wanted)
+    """The trials each scenario gets: the profile's, or those of --ipc-trials, --ipc-precision and
+    --ipc-spares."""
+    return selection.plan(lambda dest: config.getoption(f"ipc_{dest}"))
 
 
 def settings(config: pytest.Config) -> Settings:
@@ -131,6 +131,8 @@ def pytest_configure(config: pytest.Config) -> None:
 _SCENARIOS = pytest.StashKey[dict[str, Scenario]]()
 _SETTINGS = pytest.StashKey[Settings]()
 _PLAN = pytest.StashKey[trials.Plan]()
+#: The run's readings of the host's speed (see ipcbench.canary), shared by every trial.
+_SPEED = pytest.StashKey[canary.Speed]()
 _PROGRESS = pytest.StashKey[dict[str, Any]]()
 
 
@@ -143,7 +145,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     # Parametrized by id (indirect), so pytest-benchmark saves a readable string in "params".
     metafunc.parametrize("scenario", ids, ids=ids, indirect=True)
     if trials.PARAM in metafunc.fixturenames:
-        count = metafunc.config.stash[_SETTINGS].trials
+        count = metafunc.config.stash[_PLAN].items
         labels = [f"trial{k + 1}" for k in range(count)]
         metafunc.parametrize(trials.PARAM, range(count), ids=labels, indirect=True)
 
@@ -170,7 +172,9 @@ def ipc_trial(request: pytest.FixtureRequest) -> Trial:
     log = config.stash.setdefault(_TRIAL_LOGS, {}).setdefault(scenario_id, TrialLog())
     start = config.stash.get(_START, None)
     started = time.monotonic() - start.monotonic if start is not None else 0.0
-    return Trial(request.param, started, config.stash[_SETTINGS].trials, log, config.stash[_PLAN].precision)
+    plan = config.stash[_PLAN]
+    speed = config.stash.setdefault(_SPEED, canary.Speed.seeded())
+    return Trial(request.param, started, plan.most, log, plan.precision, plan.spares, speed)
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
@@ -346,6 +350,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         "total": len(session.items),
         "models": [model(i) for i in session.items],
         "names": [_item_scenario(i)[0] for i in session.items],
+        "trials": [_item_trial(i) for i in session.items],
         "index": {item.nodeid: n for n, item in enumerate(session.items)},
         # (kind, model seconds, measured seconds) of every item that ran; "ended" counts skipped ones too.
         "done": [],
@@ -366,7 +371,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         pytest.skip("an earlier trial of this scenario failed")
     if _known(item, name):
         item.stash[_KNOWN] = True
-        pytest.skip("the earlier trials of this scenario know its figure to the precision asked for")
+        pytest.skip("the earlier trials of this scenario are enough: its figure is known, no spare needed")
     cut = item.config.stash.setdefault(_CUT, set())
     stop_at = item.config.getoption("ipc_stop_at")
     if name not in cut and (stop_at is None or time.time() + _predicted(item) <= stop_at):
@@ -377,7 +382,8 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 
 def _known(item: pytest.Item, name: str) -> bool:
-    """A later trial of a scenario whose earlier trials reached the plan's precision."""
+    """A later trial of a scenario whose earlier trials are enough: the plan's precision reached, or
+    a spare trial with no disturbed trial to stand in for."""
     log = item.config.stash.get(_TRIAL_LOGS, {}).get(name)
     return log is not None and log.done and _item_trial(item) >= len(log.records)
 
@@ -432,9 +438,15 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     if not item.config.getoption("ipc_progress") or _KNOWN in item.stash:
         return
     total = state["total"]
-    known = {n for n, log in item.config.stash.get(_TRIAL_LOGS, {}).items() if log.done}
-    ahead = zip(state["models"][at + 1 :], state["names"][at + 1 :], strict=True)
-    left = eta.seconds_left(state["done"], [model for model, n in ahead if n not in known])
+    logs = item.config.stash.get(_TRIAL_LOGS, {})
+    known = {n for n, log in logs.items() if log.done}
+    # A spare trial is expected only where an earlier trial was disturbed.
+    spare = {n for n, log in logs.items() if log.clean < len(log.records)}
+    most = item.config.stash[_PLAN].most
+    ahead = zip(*(state[k][at + 1 :] for k in ("models", "names", "trials")), strict=True)
+    left = eta.seconds_left(
+        state["done"], [model for model, n, k in ahead if n not in known and (k < most or n in spare)]
+    )
     fixture = getattr(item, "funcargs", {}).get("benchmark")
     info = getattr(fixture, "extra_info", {}) if fixture is not None else {}
     figure = {
@@ -452,6 +464,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             figure += f"  lost {info['lost_updates']}"
         if info.get("precision") is not None:
             figure += f"  ±{info['precision']:.0%}"
+        last = (info.get("trials") or [{}])[-1]
+        if last.get("disturbed"):
+            figure += f"  host x{last['canary_factor']:.2f}: disturbed"
     if _EARLIER_FAILED in item.stash:
         figure = "not run: a trial failed"
     if item.config.stash[_SETTINGS].trials > 1 and _item_scenario(item)[1] is not None:

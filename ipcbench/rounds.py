@@ -79,6 +79,9 @@ Run = Callable[[Any], Any]
 #: :class:`Task` starts the timed part, None stops the worker.
 BEFORE = "before"
 AFTER = "after"
+#: What the parent sends a worker, between rounds, to time the fixed loop of :mod:`ipcbench.canary`
+#: on its CPU; the worker answers ``(CANARY, nanoseconds)``.
+CANARY = "canary"
 
 
 @dataclasses.dataclass(frozen=True)

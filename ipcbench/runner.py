@@ -10,7 +10,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from ipcbench import machine, mechanisms, schema, specs, stability, trials
+from ipcbench import canary, machine, mechanisms, schema, specs, stability, trials
 from ipcbench.harness import Rig, RoundResult, Settings
 from ipcbench.scenario import Scenario, format_size
 from ipcbench.trials import Trial
@@ -205,6 +205,9 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings, trial: 
         def verify() -> None:
             timed.append(rig.verify_round())
 
+        # The host's speed on the workers' CPUs, just before and just after the timed rounds.
+        readings = rig.canary()
+
         # Calibration's last round (a later trial: its first round) ran at the timed batch size: it
         # counts as one warm-up round.
         warmup = max(0, settings.warmup_rounds - 1)
@@ -219,6 +222,7 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings, trial: 
             # benchmark with no rounds that breaks its JSON writer, losing every finished result.
             benchmark.has_error = True
             raise
+        readings += rig.canary()
         affinity = rig.worker_affinity()
         placement = rig.placement
         pids = [w.process.pid for w in rig.workers]
@@ -233,6 +237,7 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings, trial: 
         measured = timed
         round_s = [r.elapsed_ns / 1e9 for r in measured]
     record = trial_record(scenario, trial, measured, round_s, pids)
+    record.update(judge_speed(trial, readings))
     info = describe(scenario, settings, log.results + measured, log.round_s + round_s, affinity)
     info["placement_masks"] = placement
     info["trials"] = [*log.records, record]
@@ -248,17 +253,33 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings, trial: 
         log.results.clear()
 
 
+def judge_speed(trial: Trial, readings: Sequence[int]) -> dict[str, Any]:
+    """A trial record's reading of the host's speed and whether the host disturbed the trial
+    (:mod:`ipcbench.canary`); the reading then joins the run's, for the trials after it."""
+    value = canary.trial_reading(readings)
+    if value is None or trial.speed is None:
+        return {"canary_ns": value} if value is not None else {}
+    factor, disturbed = trial.speed.judge(value)
+    trial.speed.add(value)
+    return {"canary_ns": value, "canary_factor": factor, "disturbed": disturbed}
+
+
 def precision_info(scenario: Scenario, trial: Trial, records: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """How well the trials so far know the scenario's figure, and whether it needs more of them.
 
-    ``trials_planned`` is the plan's cap until the precision is reached; then it is the trials run,
-    so that a scenario stopped early reads as complete and one cut by ``--max-time`` does not.
+    ``trials_planned`` is the plan's cap (and its spares) until the scenario needs no more trials; then
+    it is the trials run, so that a scenario stopped early reads as complete and one cut by
+    ``--max-time`` does not.  Disturbed trials (:mod:`ipcbench.canary`) count towards neither the
+    precision nor the plan while undisturbed ones remain.
     """
-    reached = trials.precision([v for r in records if (v := trials.figure(scenario.pattern, r)) is not None])
+    clean = [r for r in records if not r.get("disturbed")]
+    known = clean if len(clean) > 1 else records
+    reached = trials.precision([v for r in known if (v := trials.figure(scenario.pattern, r)) is not None])
     count = len(records)
+    plan = trial.plan
     return {
         "trial_count": count,
-        "trials_planned": count if trial.plan.done(count, reached) else trial.planned,
+        "trials_planned": count if plan.done(count, reached, len(clean)) else plan.items,
         "precision": reached,
         "precision_target": trial.precision,
     }

@@ -65,6 +65,13 @@ that changes a key's meaning or removes one; adding a key is not a change):
      steadier figure than the rate: a spinning channel burns CPU while it waits, and a faster run
      sleeps and wakes less per message, so it often moves against the rate.  Start-up has none:
      its work is done in the processes it starts.
+   - per trial, the host's speed (:mod:`ipcbench.canary`): ``canary_ns``, the median time of a fixed
+     pure-Python loop each worker ran on its own CPU just before and just after the trial's timed
+     rounds; ``canary_factor``, that over the run's undisturbed reference so far (null while the
+     reference has too few readings); ``disturbed``, true when the factor exceeded
+     ``ipcbench.canary.DISTURBED``.  The gate judges a scenario by its undisturbed trials while two
+     remain; a scenario with a disturbed trial may have a spare one more (``--spares``), so
+     ``trial_count`` may exceed the trials asked for.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ import statistics
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
-from ipcbench import stats
+from ipcbench import canary, stats
 from ipcbench.scenario import ScenarioError
 
 T = TypeVar("T")
@@ -50,22 +50,34 @@ class Plan:
     most: int = 1
     #: The half-width of the 95% confidence interval, as a fraction of the figure (0.1: ±10%).
     precision: float | None = None
+    #: Trials beyond ``most`` that run only in place of disturbed ones (:mod:`ipcbench.canary`): a
+    #: scenario the host slowed during a trial gets another, one pass later, up to this many.
+    spares: int = 0
 
     def __post_init__(self) -> None:
         if self.most < 1:
             raise ScenarioError(f"trials must be at least 1, not {self.most}")
         if self.precision is not None and not self.precision > 0:
             raise ScenarioError(f"precision must be positive, not {self.precision}")
+        if self.spares < 0:
+            raise ScenarioError(f"spare trials cannot be negative, not {self.spares}")
 
     @property
     def least(self) -> int:
         return self.most if self.precision is None else min(LEAST, self.most)
 
-    def done(self, trials: int, reached: float | None) -> bool:
-        """Whether a scenario with ``trials`` finished trials, known to ``reached``, needs no more."""
-        if trials >= self.most:
+    @property
+    def items(self) -> int:
+        """Trials a scenario may run in all: the plan's and its spares."""
+        return self.most + self.spares
+
+    def done(self, trials: int, reached: float | None, clean: int | None = None) -> bool:
+        """Whether a scenario with ``trials`` finished trials, ``clean`` of them undisturbed (all, if
+        not said), known to ``reached``, needs no more.  Disturbed trials count only without spares."""
+        counted = trials if clean is None or not self.spares else clean
+        if trials >= self.items or counted >= self.most:
             return True
-        if self.precision is None or trials < self.least:
+        if self.precision is None or counted < self.least:
             return False
         return reached is not None and reached <= self.precision
 
@@ -110,6 +122,11 @@ class TrialLog:
     #: The scenario needs no more trials: its figure is known well enough (see :class:`Plan`).
     done: bool = False
 
+    @property
+    def clean(self) -> int:
+        """Finished trials the host did not disturb (see :mod:`ipcbench.canary`)."""
+        return sum(not r.get("disturbed") for r in self.records)
+
 
 @dataclasses.dataclass(frozen=True)
 class Trial:
@@ -124,10 +141,14 @@ class Trial:
     log: TrialLog = dataclasses.field(default_factory=TrialLog)
     #: The precision that ends the scenario's trials early, if any (see :class:`Plan`).
     precision: float | None = None
+    #: Spare trials, run in place of disturbed ones (see :class:`Plan`).
+    spares: int = 0
+    #: The run's speed readings, to judge whether the host disturbed this trial (None: no judging).
+    speed: canary.Speed | None = None
 
     @property
     def plan(self) -> Plan:
-        return Plan(self.planned, self.precision)
+        return Plan(self.planned, self.precision, self.spares)
 
 
 def interleave(items: Sequence[T], trial_of: Callable[[T], int]) -> list[T]:

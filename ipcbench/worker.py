@@ -3,7 +3,8 @@
 The parent's :class:`~ipcbench.harness.Rig` starts :func:`serve` as each worker's target and talks to
 it over a private control pipe only.  A bare :class:`~ipcbench.rounds.Task` runs the timed part of a
 round, between two readings of the worker's clocks; ``(BEFORE, task)`` and ``(AFTER, task)`` run the
-untimed steps of the worker's :class:`~ipcbench.rounds.Share`; None stops the worker.  Every step is
+untimed steps of the worker's :class:`~ipcbench.rounds.Share`; ``CANARY`` times the fixed loop of
+:mod:`ipcbench.canary` on the worker's CPU, between rounds; None stops the worker.  Every step is
 answered on the control pipe, and any failure is reported there as ``("error", message)``.
 """
 
@@ -17,9 +18,9 @@ import threading
 import time
 from typing import Any
 
-from ipcbench import api, patterns
+from ipcbench import api, canary, patterns
 from ipcbench.lifeline import die_with_parent
-from ipcbench.rounds import AFTER, BEFORE
+from ipcbench.rounds import AFTER, BEFORE, CANARY
 from ipcbench.scenario import Scenario
 
 
@@ -76,6 +77,9 @@ def serve(
             cmd = control.recv()
             if cmd is None:
                 break
+            if cmd == CANARY:
+                report(CANARY, canary.reading())
+                continue
             if isinstance(cmd, tuple):
                 step, task = cmd
                 if step == BEFORE:

@@ -16,7 +16,7 @@ from ipcbench import schema
 from ipcbench.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
-TINY_RUN = ["--rounds", "2", "--round-time", "0.002", "--trials", "2", "--placement", "none"]
+TINY_RUN = ["--rounds", "2", "--round-time", "0.002", "--trials", "2", "--spares", "0", "--placement", "none"]
 ONE_PAIR_8B_THROUGHPUT = ["--payload", "8", "--processes", "2", "--pattern", "throughput"]
 
 
@@ -255,6 +255,7 @@ def test_benchmarks_run_under_plain_pytest(method, tmp_path):
             f"--ipc-start-method={method}",
             "--ipc-round-time=0.002",
             "--ipc-trials=2",
+            "--ipc-spares=0",
         ],
         capture_output=True,
         text=True,

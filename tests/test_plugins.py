@@ -17,7 +17,7 @@ from ipcbench.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "tcp_connection.py"
 PLUGINS = Path(__file__).resolve().parent / "plugins"
-TINY_RUN = ["--rounds", "2", "--round-time", "0.005", "--trials", "2", "--placement", "none"]
+TINY_RUN = ["--rounds", "2", "--round-time", "0.005", "--trials", "2", "--spares", "0", "--placement", "none"]
 METHODS = ["--start-method", "fork", "--start-method", "spawn", "--start-method", "forkserver"]
 
 

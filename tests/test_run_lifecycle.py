@@ -22,7 +22,7 @@ FIRST = "pipe_bytes-throughput-2p-8B-fork"
 #: Its consumer is stopped (SIGSTOP) in a timed round: a warm rig, mid-round, until the signal.
 STALLED = "shm_ring-throughput-2p-8B-fork"
 SELECTION = ["--pattern", "throughput", "--payload", "8", "--processes", "2"]
-TINY_RUN = ["--rounds", "2", "--round-time", "0.002", "--trials", "1", "--placement", "none"]
+TINY_RUN = ["--rounds", "2", "--round-time", "0.002", "--trials", "1", "--spares", "0", "--placement", "none"]
 T = TypeVar("T")
 
 

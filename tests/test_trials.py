@@ -24,7 +24,7 @@ from ipcbench.trials import Trial, TrialLog
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DIR = ROOT / "ipcbench" / "benchmarks"
-TINY = ["--rounds", "2", "--round-time", "0.005", "--trials", "3", "--placement", "none"]
+TINY = ["--rounds", "2", "--round-time", "0.005", "--trials", "3", "--spares", "0", "--placement", "none"]
 PIPE_TP = "pipe_bytes-throughput-2p-8B-fork"
 TRIAL_KEYS = {"trial", "started_s", "rounds", "messages", "msgs_per_s", "worker_pids"}
 
@@ -44,8 +44,10 @@ def test_items_run_trial_1_of_every_scenario_then_trial_2_and_so_on():
     passes = [int(i.rsplit("-trial", 1)[1]) for i in ids]
     first = scenarios[: len(set(scenarios))]
     assert len(first) == 3  # pipe_bytes throughput and latency, lock
-    assert passes == [1] * 3 + [2] * 3 + [3] * 3
-    assert scenarios == first * 3  # the same order in every pass
+    # The quick profile's spare trial is a fourth pass, after the three planned ones: it runs only
+    # where a planned trial was disturbed, one whole pass later.
+    assert passes == [1] * 3 + [2] * 3 + [3] * 3 + [4] * 3
+    assert scenarios == first * 4  # the same order in every pass
 
 
 # --- merging ----------------------------------------------------------------------------------------
@@ -124,7 +126,7 @@ def test_a_later_trial_reuses_the_batch_with_fresh_workers_and_pools_the_rounds(
     assert info["round_s"] == [2.0] * SETTINGS.rounds + [4.0] * SETTINGS.rounds
     assert info["msgs_per_s"] == pytest.approx(n / 3.0)  # the median of all rounds pooled
     one, two = info["trials"]
-    assert TRIAL_KEYS | {"cpu_ns_per_msg"} == set(one) == set(two)
+    assert TRIAL_KEYS | {"cpu_ns_per_msg", "canary_ns"} == set(one) == set(two)
     assert (one["trial"], one["started_s"], two["trial"], two["started_s"]) == (0, 0.5, 1, 1.5)
     assert one["msgs_per_s"] == pytest.approx(n / 2.0) and two["msgs_per_s"] == pytest.approx(n / 4.0)
     assert one["rounds"] == two["rounds"] == SETTINGS.rounds
@@ -361,14 +363,14 @@ def test_a_scenario_known_to_its_precision_skips_its_later_trials_as_measured():
         plugin.pytest_runtest_setup(item)  # runs
         log.records.append({})
     log.done = True
-    with pytest.raises(pytest.skip.Exception, match="precision"):
+    with pytest.raises(pytest.skip.Exception, match="enough"):
         plugin.pytest_runtest_setup(items[3])
     assert plugin._outcome(items[3], SimpleNamespace(passed=False, skipped=True)) == "measured"
 
 
 def test_a_real_run_stops_a_scenario_at_three_trials_once_its_figure_is_known(tmp_path, no_leaks):
     # A precision of ±10,000%: three trials always reach it, so trials 4 and 5 are not run.
-    argv = ["--mechanism", "lock", "--processes", "1", "--trials", "5", "--precision", "100"]
+    argv = ["--mechanism", "lock", "--processes", "1", "--trials", "5", "--precision", "100", "--spares", "0"]
     proc = _run(tmp_path, *argv, "--start-method", "fork")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "lock-locks-1p-8B-fork #3" in proc.stdout and "#4" not in proc.stdout

@@ -1,0 +1,111 @@
+"""The host's speed beside each trial: readings, the reference, disturbed trials, spares, the gate."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from test_runner import LOCK, SETTINGS, FakeBenchmark
+from test_trials import _Config, _items
+
+from ipcbench import canary, gate, plugin, runner, trials
+from ipcbench.trials import Plan, Trial, TrialLog
+
+
+def test_a_reading_times_the_loop_and_the_fastest_of_its_repeats_counts(monkeypatch):
+    assert canary._loop(1000) > 0  # the real loop takes time
+    times = iter([300, 100, 200])
+    monkeypatch.setattr(canary, "_loop", lambda n: next(times))
+    assert canary.reading() == 100
+    assert canary.trial_reading([5, 0, 1, 3]) == 3 and canary.trial_reading([]) is None
+
+
+def test_the_reference_is_a_low_quantile_and_judges_only_with_enough_readings():
+    speed = canary.Speed()
+    for v in (100, 100, 100, 100):
+        speed.add(v)
+    assert speed.reference is None and speed.judge(1000) == (None, False)
+    speed.add(400)
+    speed.add(None)
+    assert speed.reference == 100  # one slow reading does not move it
+    assert speed.judge(110) == (pytest.approx(1.1), False)
+    factor, disturbed = speed.judge(150)
+    assert factor == pytest.approx(1.5) and disturbed
+    assert len(canary.Speed.seeded().readings) == canary.LEAST
+
+
+@pytest.mark.parametrize(
+    ("plan", "trials_", "clean", "reached", "done"),
+    [
+        (Plan(3), 3, 3, None, True),
+        (Plan(3), 3, 2, None, True),  # no spares: a disturbed trial counts
+        (Plan(3, spares=1), 3, 3, None, True),
+        (Plan(3, spares=1), 3, 2, None, False),  # the spare stands in for the disturbed one
+        (Plan(3, spares=1), 4, 2, None, True),  # spares used up
+        (Plan(3, spares=1), 2, 2, None, False),
+        (Plan(10, 0.1, spares=2), 3, 2, 0.01, False),  # a precision needs three undisturbed trials
+        (Plan(10, 0.1, spares=2), 4, 3, 0.01, True),
+        (Plan(10, 0.1), 3, 2, 0.01, True),
+    ],
+)
+def test_a_plan_with_spares_counts_only_undisturbed_trials(plan, trials_, clean, reached, done):
+    assert plan.done(trials_, reached, clean) is done
+    assert Plan(3, spares=1).items == 4
+    with pytest.raises(ValueError, match="negative"):
+        Plan(3, spares=-1)
+
+
+def test_each_trial_reads_the_hosts_speed_in_its_workers_and_a_slow_one_is_disturbed(no_leaks):
+    log = TrialLog()
+    # A reference far faster than any real reading: every trial reads as disturbed.
+    fast = canary.Speed([1] * canary.LEAST)
+    bench = FakeBenchmark([], round_s=1.0)
+    runner.run_scenario(bench, LOCK, SETTINGS, Trial(0, 0.0, 1, log, spares=1, speed=fast))
+    (record,) = bench.extra_info["trials"]
+    assert record["canary_ns"] > 0 and record["disturbed"] is True and record["canary_factor"] > 1
+    assert len(fast.readings) == canary.LEAST + 1  # the trial's reading joins the run's
+    # One trial planned, disturbed, one spare: the scenario needs it.
+    assert bench.extra_info["trials_planned"] == 2 and not log.done and log.clean == 0
+    slow = canary.Speed([10**12] * canary.LEAST)
+    again = FakeBenchmark([], round_s=1.0)
+    runner.run_scenario(again, LOCK, SETTINGS, Trial(1, 1.0, 1, log, spares=1, speed=slow))
+    assert again.extra_info["trials"][1]["disturbed"] is False
+    assert again.extra_info["trials_planned"] == again.extra_info["trial_count"] == 2 and log.done
+
+
+def test_a_spare_trial_runs_only_where_a_planned_one_was_disturbed():
+    scenario = LOCK
+    config = _Config()
+    config.stash[plugin._PLAN] = Plan(3, spares=1)
+    items = _items(config, scenario, 4)
+    log = config.stash.setdefault(plugin._TRIAL_LOGS, {}).setdefault(scenario.id, TrialLog())
+    log.records += [{"disturbed": False}, {"disturbed": True}, {"disturbed": False}]
+    plugin.pytest_runtest_setup(items[3])  # runs: a disturbed trial to stand in for
+    log.records[1] = {"disturbed": False}
+    log.done = True
+    with pytest.raises(pytest.skip.Exception, match="no spare needed"):
+        plugin.pytest_runtest_setup(items[3])
+    assert plugin._outcome(items[3], SimpleNamespace(passed=False, skipped=True)) == "measured"
+
+
+def _row(*trials_: dict) -> dict:
+    return {"scenario": "s", "mechanism": "pipe", "pattern": "throughput", "msgs_per_s": 100.0,
+            "extra_info": {"trials": list(trials_)}}  # fmt: skip
+
+
+def test_the_gate_sets_aside_disturbed_trials_while_two_others_remain():
+    fig = gate.figure_of(
+        _row({"msgs_per_s": 100.0}, {"msgs_per_s": 60.0, "disturbed": True}, {"msgs_per_s": 104.0})
+    )
+    assert fig.samples == (100.0, 104.0)
+    # One undisturbed trial is no sample of the noise: then every trial counts.
+    fig = gate.figure_of(_row({"msgs_per_s": 100.0}, {"msgs_per_s": 60.0, "disturbed": True}))
+    assert fig.samples == (100.0, 60.0)
+    assert gate.figure_of(_row({"msgs_per_s": 100.0}, {"msgs_per_s": 90.0})).samples == (100.0, 90.0)
+
+
+def test_precision_is_that_of_the_undisturbed_trials():
+    records = [{"msgs_per_s": 100.0}, {"msgs_per_s": 101.0}, {"msgs_per_s": 50.0, "disturbed": True}]
+    info = runner.precision_info(LOCK, Trial(2, planned=3, precision=0.5, spares=1), records)
+    assert info["precision"] == trials.precision([100.0, 101.0])
+    assert info["trials_planned"] == 4 and info["trial_count"] == 3
