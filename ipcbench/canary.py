@@ -20,7 +20,8 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 #: Iterations of the loop: ~0.15 ms on a 2020s x86 CPU, short enough to run twice per worker per trial.
 LOOP = 4000
@@ -89,3 +90,13 @@ class Speed:
             return None, False
         factor = value / ref
         return factor, factor > DISTURBED
+
+
+def summary(benchmarks: Sequence[Mapping[str, Any]]) -> str | None:
+    """One line: how many of a run's trials the host slowed, or None if it slowed none."""
+    records = [t for b in benchmarks for t in b.get("extra_info", {}).get("trials") or []]
+    slowed = sum(bool(t.get("disturbed")) for t in records)
+    if not slowed:
+        return None
+    why = f"a fixed loop on their workers' CPU ran over {DISTURBED - 1:.0%} slower"
+    return f"ipcbench: the host slowed {slowed} of {len(records)} trials ({why}): the gate sets them aside"

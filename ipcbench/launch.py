@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcbench import (
+    canary,
     catalog,
     errors,
     eta,
@@ -253,6 +254,8 @@ def run(request: Request) -> int:
             file=sys.stderr,
         )
     print(f"ipcbench: {account.line()}")
+    if disturbed := canary.summary(data["benchmarks"]):
+        print(disturbed)
     print(f"saved {len(done)} benchmarks in {wall:.0f} s to {path}")
     # A --max-time run may hold no benchmark at all: nothing to report then.
     if request.report and data["benchmarks"] and _build_report(path, request.report):

@@ -109,3 +109,10 @@ def test_precision_is_that_of_the_undisturbed_trials():
     info = runner.precision_info(LOCK, Trial(2, planned=3, precision=0.5, spares=1), records)
     assert info["precision"] == trials.precision([100.0, 101.0])
     assert info["trials_planned"] == 4 and info["trial_count"] == 3
+
+
+def test_a_run_says_how_many_trials_the_host_slowed():
+    runs = [{"extra_info": {"trials": [{"disturbed": True}, {"disturbed": False}, {}]}}, {"extra_info": {}}]
+    line = canary.summary(runs)
+    assert line is not None and "slowed 1 of 3 trials" in line and "15%" in line
+    assert canary.summary([{"extra_info": {"trials": [{}]}}]) is None
