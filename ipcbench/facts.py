@@ -144,8 +144,9 @@ def warnings(df: pd.DataFrame) -> list[str]:
     if len(high):
         worst = high.sort_values("spread").iloc[-1]
         out.append(
-            f"High spread: {len(high)} of {len(df)} benchmarks have a round-time standard deviation of "
-            f"{SPREAD_WARN:.0%} or more of the median (worst {worst['spread']:.0%}, {worst['scenario']}); "
-            "differences smaller than the spread are not findings."
+            f"High spread: in {len(high)} of {len(df)} benchmarks the time per message of their rounds "
+            f"(every trial's, pooled) has a standard deviation of {SPREAD_WARN:.0%} or more of its median "
+            f"(worst {worst['spread']:.0%}, {worst['scenario']}); differences smaller than the spread are "
+            "not findings."
         )
     return out
