@@ -99,4 +99,4 @@ def summary(benchmarks: Sequence[Mapping[str, Any]]) -> str | None:
     if not slowed:
         return None
     why = f"a fixed loop on their workers' CPU ran over {DISTURBED - 1:.0%} slower"
-    return f"ipcbench: the host slowed {slowed} of {len(records)} trials ({why}): the gate sets them aside"
+    return f"the host slowed {slowed} of {len(records)} trials ({why}): the gate sets them aside"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from ipcbench import schema
+from ipcbench import canary, schema
 from ipcbench.frame import num
 from ipcbench.stability import SPREAD_WARN
 from ipcbench.table import Table
@@ -133,6 +133,8 @@ def warnings(df: pd.DataFrame) -> list[str]:
                 f"Loaded machine: {r['host']} had a 1-minute load of {load:.2f} on {cpus:.0f} CPUs when "
                 f"{r['file']} started; other work shared the CPUs and slowed some figures."
             )
+    if "extra_info" in df and (slowed := canary.summary([{"extra_info": x} for x in df["extra_info"]])):
+        out.append(f"Host disturbed: {slowed}; the figures here pool every trial's rounds.")
     over = df[df["oversubscribed"]]
     if len(over):
         out.append(

@@ -255,7 +255,7 @@ def run(request: Request) -> int:
         )
     print(f"ipcbench: {account.line()}")
     if disturbed := canary.summary(data["benchmarks"]):
-        print(disturbed)
+        print(f"ipcbench: {disturbed}")
     print(f"saved {len(done)} benchmarks in {wall:.0f} s to {path}")
     # A --max-time run may hold no benchmark at all: nothing to report then.
     if request.report and data["benchmarks"] and _build_report(path, request.report):

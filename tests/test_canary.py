@@ -115,4 +115,14 @@ def test_a_run_says_how_many_trials_the_host_slowed():
     runs = [{"extra_info": {"trials": [{"disturbed": True}, {"disturbed": False}, {}]}}, {"extra_info": {}}]
     line = canary.summary(runs)
     assert line is not None and "slowed 1 of 3 trials" in line and "15%" in line
+    import pandas as pd
+
+    from ipcbench import facts
+
+    frame = pd.DataFrame({"extra_info": [r["extra_info"] for r in runs], "file": ["a.json", "a.json"]})
+    frame = frame.assign(complete=True, cpus_usable=2, cores_logical=2, load_1m=0.0, oversubscribed=False)
+    assert any(
+        w.startswith("Host disturbed: the host slowed 1 of 3")
+        for w in facts.warnings(frame.assign(spread=0.0))
+    )
     assert canary.summary([{"extra_info": {"trials": [{}]}}]) is None
