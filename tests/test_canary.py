@@ -126,3 +126,22 @@ def test_a_run_says_how_many_trials_the_host_slowed():
         for w in facts.warnings(frame.assign(spread=0.0))
     )
     assert canary.summary([{"extra_info": {"trials": [{}]}}]) is None
+
+
+def test_the_workers_read_the_hosts_speed_outside_the_clock_before_and_after_the_rounds(
+    monkeypatch, no_leaks
+):
+    from ipcbench.harness import Rig
+
+    log: list[str] = []
+    real = Rig.canary
+
+    def logged(self: Rig) -> list[int]:
+        log.append("canary")
+        return real(self)
+
+    monkeypatch.setattr(Rig, "canary", logged)
+    runner.run_scenario(FakeBenchmark(log), LOCK, SETTINGS, Trial(0, 0.0, 1, TrialLog()))
+    assert log.count("canary") == 2
+    assert log.index("canary") < log.index("clock start")  # before the first round, warm-up included
+    assert log[-1] == "canary" and log.count("clock stop") == SETTINGS.warmup_rounds - 1 + SETTINGS.rounds
