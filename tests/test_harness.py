@@ -266,6 +266,17 @@ def test_calibration_grows_a_batch_whose_warm_round_is_under_half_the_target(mon
     assert sizes == [8, 8, 8, 8, 8, 40]  # the last round ran at the size returned
 
 
+def test_calibration_grows_a_batch_whose_fastest_round_is_under_half_the_target(monkeypatch):
+    """Workers taking turns on one CPU run a batch fast or several times slower, by how their time
+    slices fall: two slow rounds of 20 ms and a fast one of 2 ms at 8 messages must not stop the growth
+    at 8, whose timed rounds would then mostly run fast, a tenth of the target."""
+    rig = Rig(scenario("pipe_bytes"), Settings(round_time=0.02))
+    sizes: list[int] = []
+    scripted(monkeypatch, rig, [1e-3, 2.5e-3, 0.25e-3, 2.5e-3] + [0.25e-3] * 10, sizes)
+    assert rig.calibrate() == 80  # sized so that the fast round reaches the target
+    assert sizes == [8, 8, 8, 8, 80, 80, 80, 80]
+
+
 def test_latency_batches_stretch_towards_the_tail_samples():
     s = Settings(round_time=0.02, rounds=5, tail_samples=10_000, latency_stretch=2.5)
     latency, throughput = Rig(scenario("pipe", "latency"), s), Rig(scenario("pipe"), s)
