@@ -117,14 +117,15 @@ def _hand_copier(arr: Any, barrier: Any, payload_bytes: int, n: int, report: Any
 class Hand:
     """The hand-written processes of one scenario, released round by round through a barrier."""
 
-    def __init__(self, scenario: Scenario, n: int) -> None:
+    def __init__(self, scenario: Scenario, n: int, destination: Any = None) -> None:
+        """``destination``: a bulk copy's shared array (``payload_bytes`` long), else one of its own."""
         ctx: Any = multiprocessing.get_context(scenario.start_method)
         self.n = n
         self.report_rx, report_tx = ctx.Pipe(duplex=False)
         m, size = scenario.mechanism, scenario.payload_bytes
         self._ends: list[Any] = []
         if scenario.pattern == "bulk":
-            arr = ctx.RawArray("B", size)
+            arr = ctx.RawArray("B", size) if destination is None else destination
             self.barrier = ctx.Barrier(2)
             plan: list[tuple[Any, tuple[Any, ...]]] = [
                 (_hand_copier, (arr, self.barrier, size, n, report_tx))

@@ -8,10 +8,14 @@ channel, a start barrier and ``perf_counter_ns`` in the consumer (throughput) or
 so no message is on its way before the clock runs.  Rounds alternate A B A B with the same batch
 size, and medians are compared, so drift in a shared machine's load biases neither side.
 
-A one-sided pattern has its own row: ``array_memoryview`` bulk copies of a large payload (16 MiB by
-default), beside one process copying into its own ``RawArray`` through a memoryview in a timed loop.
-Its rounds are where resetting and verifying whole arrays would weigh most: inside the clock, or in
-the parent, whose touch would leave the worker's next copy fetching cache lines back.
+A one-sided pattern has its own rows: ``array_memoryview`` bulk copies of a large payload (16 MiB by
+default, a row per payload given), beside one process copying through a memoryview in a timed loop
+into the same ``RawArray`` the harness's worker copies into (the two never run at once).  Its rounds
+are where resetting and verifying whole arrays would weigh most: inside the clock, or in the
+parent, whose touch would leave the worker's next copy fetching cache lines back.  The destination
+is shared because the speed of a copy of many MiB depends on the physical pages behind it: two
+buffers made one after the other copied up to 30% apart here, so each side with its own array
+measured which was made first, not the harness.
 
 The harness side is timed as ``ipcbench.runner`` times a benchmark: the round is prepared before the
 clock starts and verified after it stops.
@@ -59,10 +63,10 @@ def targets(
     start_method: str | None = None,
     payload: int = PAYLOAD,
     placement: str = "none",
-    bulk_payload: int = BULK_PAYLOAD,
+    bulk_payloads: Sequence[int] = (BULK_PAYLOAD,),
 ) -> list[Scenario]:
     """The calibration scenarios: 1:1 ``pipe_bytes`` and ``queue`` at ``payload``, both patterns, and
-    one process's ``array_memoryview`` bulk copy at ``bulk_payload``.
+    one process's ``array_memoryview`` bulk copy at each of ``bulk_payloads``.
 
     Given ``scenarios`` (a run's selection), only those of them that are calibration targets (bulk
     copies of :data:`BULK_PAYLOAD` and above), so a calibration benchmark accompanies the very
@@ -76,7 +80,7 @@ def targets(
                 for p in ("throughput", "latency")
                 for m in MECHANISMS
             ),
-            Scenario(BULK, "bulk", 1, 0, bulk_payload, method, placement=placement),
+            *(Scenario(BULK, "bulk", 1, 0, size, method, placement=placement) for size in bulk_payloads),
         ]
     return [
         s
@@ -213,7 +217,10 @@ def paired(scenario: Scenario, settings: Settings) -> Iterator[Pair]:
     """Start the rig, calibrate its batch, start the hand-written side with that batch; reap both."""
     with Rig(scenario, settings) as rig:
         messages = rig.calibrate()
-        hand = Hand(scenario, messages)
+        # A bulk copy's hand-written loop copies into the harness's destination (they never run at
+        # once): how fast a copy of many MiB goes depends on the physical pages behind it, and an
+        # array of its own, made after the harness's, measured the allocation order instead.
+        hand = Hand(scenario, messages, rig.state[0] if scenario.pattern == "bulk" else None)
         try:
             yield Pair(scenario, rig, hand, messages)
         finally:
@@ -320,9 +327,10 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--payload", default="1KiB", metavar="SIZE", help="payload size (default 1KiB)")
     p.add_argument(
         "--bulk-payload",
-        default=format_size(BULK_PAYLOAD),
+        action="append",
         metavar="SIZE",
-        help=f"payload of the one-sided row, an {BULK} bulk copy (default {format_size(BULK_PAYLOAD)})",
+        help=f"payload of the one-sided row, an {BULK} bulk copy (default {format_size(BULK_PAYLOAD)}); "
+        "repeat it for a row per payload",
     )
     p.add_argument("--start-method", metavar="S", help="fork, spawn or forkserver (default: the platform's)")
     p.add_argument(
@@ -361,12 +369,12 @@ def cmd(args: argparse.Namespace) -> int:
     try:
         settings = Settings(round_time=args.round_time, rounds=args.rounds)
         payload = parse_size(args.payload)
-        bulk_payload = parse_size(args.bulk_payload)
+        bulk_payloads = [parse_size(p) for p in args.bulk_payload or [format_size(BULK_PAYLOAD)]]
         chosen = targets(
             start_method=args.start_method,
             payload=payload,
             placement=args.placement,
-            bulk_payload=bulk_payload,
+            bulk_payloads=bulk_payloads,
         )
         if chosen[0].start_method not in multiprocessing.get_all_start_methods():
             raise ScenarioError(f"start method {chosen[0].start_method!r} is not available on this platform")
@@ -382,7 +390,7 @@ def cmd(args: argparse.Namespace) -> int:
             return 2
     print(
         f"selfcheck: harness vs hand-written loop, {format_size(payload)}, 1:1 (bulk copy: "
-        f"{format_size(bulk_payload)}, 1 process), {settings.rounds} interleaved rounds of "
+        f"{', '.join(map(format_size, bulk_payloads))}, 1 process), {settings.rounds} interleaved rounds of "
         f"~{settings.round_time * 1000:.0f} ms each side",
         flush=True,
     )
