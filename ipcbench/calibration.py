@@ -6,10 +6,11 @@ workers up like any other.
 
 from __future__ import annotations
 
+import math
 import statistics
 from typing import Protocol
 
-from ipcbench import stability
+from ipcbench import machine, specs, stability
 from ipcbench.rounds import Pattern, RoundResult
 from ipcbench.scenario import Scenario
 from ipcbench.settings import Settings
@@ -20,6 +21,10 @@ CALIBRATION_WINDOW = 3
 CALIBRATION_MAX_ROUNDS = 30
 #: Warm rounds that confirm (or grow) the calibrated batch before it is used.
 CALIBRATION_CONFIRMATIONS = 3
+#: A batch whose workers' CPU time (:func:`busy_s`) is under half the target grows until it is about
+#: this share of the target: a little above half, not all of it, for that CPU time may be a small
+#: part of a round (a Manager's server does the work; ~0.3 of the round there).
+BUSY_AIM = 0.625
 
 
 class Calibrated(Protocol):
@@ -43,7 +48,11 @@ def calibrate(rig: Calibrated) -> int:
     workers packed on one CPU: 8 lock operations in 0.4-0.5 ms, or in 2-4 ms).  A median of slow
     rounds stopped the growth at 8 operations, and the timed rounds that then ran fast lasted a
     tenth of the target; a batch whose fastest round is short grows until that round reaches the
-    target.  The last round always ran at the returned batch size, so it is a warm-up round too.
+    target.  Nor may the workers' CPU time over the CPUs they share (:func:`busy_s`) stay under half
+    the target: a round cannot be shorter than that, whatever waits lengthen it, so a batch sized
+    on rounds that all waited (a woken parent queued behind another task for a tick of 4 ms: 8
+    operations in 3.5-4.5 ms, five rounds running) still reaches half the target once they do not.
+    The last round always ran at the returned batch size, so it is a warm-up round too.
     """
     settings = rig.settings
     target = settings.round_time
@@ -53,32 +62,54 @@ def calibrate(rig: Calibrated) -> int:
     # round, its figure all signalling.  So it only warms up.
     rig.run_round(n)
     at_n: list[float] = []
+    busy: list[float] = []
     for _ in range(CALIBRATION_MAX_ROUNDS):
-        at_n.append(rig.run_round(n).elapsed_ns / 1e9)
+        result = rig.run_round(n)
+        at_n.append(result.elapsed_ns / 1e9)
+        busy.append(busy_s(rig.scenario, result))
         if n >= settings.max_messages:
             break
         if len(at_n) < CALIBRATION_WINDOW and max(at_n) >= target * 0.8:
             continue  # long enough once: judge by a window of rounds at this size
         window = at_n[-CALIBRATION_WINDOW:]
-        recent, fastest = statistics.median(window), min(window)
-        if fastest < target * stability.SHORT_ROUND:
-            n = grown(settings, n, fastest)
-        elif recent < target * 0.8:
-            n = grown(settings, n, recent)
+        if min(window) < target * stability.SHORT_ROUND:
+            n = grown(settings, n, min(window))
+        elif min(busy) < target * stability.SHORT_ROUND:
+            n = grown(settings, n, min(busy) / BUSY_AIM)
+        elif statistics.median(window) < target * 0.8:
+            n = grown(settings, n, statistics.median(window))
         else:
             break
-        at_n = []
+        at_n, busy = [], []
     # A growing batch reaches memory the earlier rounds never touched (a ring's later slots, a
     # queue's buffer), and that first touch slows the very rounds that size it: timed rounds then
     # came out under half the target.  Confirm the size on a warm round; grow it while it is short.
     for _ in range(CALIBRATION_CONFIRMATIONS):
-        last = rig.run_round(n).elapsed_ns / 1e9
-        if last >= target * stability.SHORT_ROUND or n >= settings.max_messages:
+        result = rig.run_round(n)
+        last, least = result.elapsed_ns / 1e9, busy_s(rig.scenario, result)
+        if n >= settings.max_messages or not short(settings, result, rig.scenario):
             break
-        n = grown(settings, n, last)
+        n = grown(settings, n, min(last, least / BUSY_AIM))
     else:
         rig.run_round(n)  # the last round runs at the returned size: it warms up too
     return n
+
+
+def busy_s(scenario: Scenario, result: RoundResult) -> float:
+    """The least a round could last for the work its workers did: their CPU time over the CPUs they
+    may share (one when packed).  Waits (a wake-up queued behind another task) only add to it.
+    Infinite where the work is not in the workers (start-up) or was not measured."""
+    if not specs.of(scenario.pattern).cpu_time or result.cpu_ns <= 0:
+        return math.inf
+    cpus = min(scenario.processes, scenario.cpus(machine.usable_cpus()))
+    return result.cpu_ns / max(1, cpus) / 1e9
+
+
+def short(settings: Settings, result: RoundResult, scenario: Scenario) -> bool:
+    """A round under half the target, or whose workers' work (:func:`busy_s`) is: a batch that
+    timed rounds would run short with once nothing waits."""
+    least = min(result.elapsed_ns / 1e9, busy_s(scenario, result))
+    return least < settings.round_time * stability.SHORT_ROUND
 
 
 def grown(settings: Settings, n: int, took: float) -> int:

@@ -10,7 +10,7 @@ from array import array
 from collections.abc import Sequence
 from typing import Any
 
-from ipcbench import canary, machine, mechanisms, schema, specs, stability, trials
+from ipcbench import calibration, canary, machine, mechanisms, schema, specs, stability, trials
 from ipcbench.harness import Rig, RoundResult, Settings
 from ipcbench.scenario import Scenario, format_size
 from ipcbench.trials import Trial
@@ -183,9 +183,8 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings, trial: 
             n = log.batch
             # Fresh workers' first round pays one-off costs (connections, first-touch page faults),
             # as calibration's first round did in the first trial: untimed, it warms up.
-            warm = rig.run_round(n).elapsed_ns / 1e9
-            short = warm < settings.round_time * stability.SHORT_ROUND
-            if specs.of(scenario.pattern).round_target and short:
+            warm = rig.run_round(n)
+            if specs.of(scenario.pattern).round_target and calibration.short(settings, warm, scenario):
                 # The first trial sized the batch at a slower moment or placement: these workers would
                 # time rounds under half the target, too short to trust.  Size it again.
                 n = rig.sample_batch(rig.calibrate())

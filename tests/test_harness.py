@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from ipcbench import harness, mechanisms
+from ipcbench import harness, mechanisms, stability
 from ipcbench.harness import Rig, Settings
 from ipcbench.scenario import Scenario, ScenarioError
 
@@ -275,6 +275,27 @@ def test_calibration_grows_a_batch_whose_fastest_round_is_under_half_the_target(
     scripted(monkeypatch, rig, [1e-3, 2.5e-3, 0.25e-3, 2.5e-3] + [0.25e-3] * 10, sizes)
     assert rig.calibrate() == 80  # sized so that the fast round reaches the target
     assert sizes == [8, 8, 8, 8, 80, 80, 80, 80]
+
+
+def test_calibration_grows_a_batch_whose_rounds_all_waited_until_its_work_fills_half_the_target(
+    monkeypatch,
+):
+    """Four workers packed on one CPU, every calibration round lengthened to the 20 ms target by
+    waits (a woken parent queued behind another task), while the work takes 100 µs an operation: a
+    round cannot be shorter than its workers' CPU time, so the batch grows until that is over half
+    the target, not once the waits make the rounds look long enough."""
+    rig = Rig(Scenario("lock", "locks", 4, 0, 8, FORK, placement="packed"), Settings(round_time=0.02))
+    sizes: list[int] = []
+
+    def run_round(n: int) -> harness.RoundResult:
+        sizes.append(n)
+        busy = int(n * 100e3)
+        return harness.RoundResult(n, max(busy, 20_000_000), 1, cpu_ns=busy)
+
+    monkeypatch.setattr(rig, "run_round", run_round)
+    n = rig.calibrate()
+    assert n * 100e-6 >= 0.02 * stability.SHORT_ROUND  # the work alone fills half the target
+    assert sizes[:4] == [8, 8, 8, 8] and sizes[-1] == n
 
 
 def test_latency_batches_stretch_towards_the_tail_samples():

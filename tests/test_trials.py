@@ -136,11 +136,13 @@ def test_a_later_trial_reuses_the_batch_with_fresh_workers_and_pools_the_rounds(
 
 
 def _rounds_lasting(seconds: float) -> Any:
-    """Rig.run_round that runs the real round but reports it as lasting ``seconds``."""
+    """Rig.run_round that runs the real round but reports it as lasting ``seconds``, all of them busy
+    (the workers' CPU time: a later trial judges its batch by both)."""
     real = Rig.run_round
 
     def run_round(self: Rig, n: int) -> Any:
-        return dataclasses.replace(real(self, n), elapsed_ns=int(seconds * 1e9))
+        ns = int(seconds * 1e9)
+        return dataclasses.replace(real(self, n), elapsed_ns=ns, cpu_ns=ns)
 
     return run_round
 
@@ -171,6 +173,25 @@ def test_a_later_trial_whose_reused_batch_runs_short_sizes_it_again(monkeypatch,
     assert second.extra_info["msgs_per_s"] == pytest.approx(
         2 / (per_message[middle - 1] + per_message[middle])
     )
+
+
+def test_a_later_trial_whose_warm_round_only_waited_long_enough_sizes_its_batch_again(monkeypatch, no_leaks):
+    """A warm round as long as the target, but with its workers busy for a third of it (the rest
+    waits that later rounds may not have): the batch would run short once nothing waits."""
+    log = TrialLog()
+    runner.run_scenario(FakeBenchmark([], round_s=2.0), LOCK, SETTINGS, Trial(0, 0.5, 2, log))
+    assert log.batch is not None
+    calibrated: list[int] = []
+    monkeypatch.setattr(Rig, "calibrate", lambda self: calibrated.append(1) or log.batch)
+    real = Rig.run_round
+
+    def waiting(self: Rig, n: int) -> Any:
+        ns = int(SETTINGS.round_time * 1e9)
+        return dataclasses.replace(real(self, n), elapsed_ns=ns, cpu_ns=ns // 3)
+
+    monkeypatch.setattr(Rig, "run_round", waiting)
+    runner.run_scenario(FakeBenchmark([], round_s=2.0), LOCK, SETTINGS, Trial(1, 1.5, 2, log))
+    assert calibrated == [1]
 
 
 # --- CPU time per message -----------------------------------------------------------------------------
