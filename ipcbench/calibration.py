@@ -21,10 +21,11 @@ CALIBRATION_WINDOW = 3
 CALIBRATION_MAX_ROUNDS = 30
 #: Warm rounds that confirm (or grow) the calibrated batch before it is used.
 CALIBRATION_CONFIRMATIONS = 3
-#: A batch whose workers' CPU time (:func:`busy_s`) is under half the target grows until it is about
-#: this share of the target: a little above half, not all of it, for that CPU time may be a small
-#: part of a round (a Manager's server does the work; ~0.3 of the round there).
-BUSY_AIM = 0.625
+#: A batch whose fastest round, or its workers' CPU time (:func:`busy_s`), is under half the target
+#: grows until that is about this share of the target: a margin above half, not all of it, for the
+#: other rounds are slower (they waited) and that CPU time may be a small part of a round (a
+#: Manager's server does the work; ~0.3 of the round there).
+SHORT_AIM = 0.625
 
 
 class Calibrated(Protocol):
@@ -47,12 +48,13 @@ def calibrate(rig: Calibrated) -> int:
     share within its time slice and several times slower when one waits out another's slice (4
     workers packed on one CPU: 8 lock operations in 0.4-0.5 ms, or in 2-4 ms).  A median of slow
     rounds stopped the growth at 8 operations, and the timed rounds that then ran fast lasted a
-    tenth of the target; a batch whose fastest round is short grows until that round reaches the
-    target.  Nor may the workers' CPU time over the CPUs they share (:func:`busy_s`) stay under half
-    the target: a round cannot be shorter than that, whatever waits lengthen it, so a batch sized
-    on rounds that all waited (a woken parent queued behind another task for a tick of 4 ms: 8
-    operations in 3.5-4.5 ms, five rounds running) still reaches half the target once they do not.
-    The last round always ran at the returned batch size, so it is a warm-up round too.
+    tenth of the target; a batch whose fastest round is short grows until that round is past half
+    the target (:data:`SHORT_AIM`).  Nor may the workers' CPU time over the CPUs they share
+    (:func:`busy_s`) stay under half the target: a round cannot be shorter than that, whatever waits
+    lengthen it, so a batch sized on rounds that all waited (a woken parent queued behind another
+    task for a tick of 4 ms: 8 operations in 3.5-4.5 ms, five rounds running) still reaches half the
+    target once they do not.  The last round always ran at the returned batch size, so it is a
+    warm-up round too.
     """
     settings = rig.settings
     target = settings.round_time
@@ -72,12 +74,12 @@ def calibrate(rig: Calibrated) -> int:
         if len(at_n) < CALIBRATION_WINDOW and max(at_n) >= target * 0.8:
             continue  # long enough once: judge by a window of rounds at this size
         window = at_n[-CALIBRATION_WINDOW:]
-        if min(window) < target * stability.SHORT_ROUND:
-            n = grown(settings, n, min(window))
-        elif min(busy) < target * stability.SHORT_ROUND:
-            n = grown(settings, n, min(busy) / BUSY_AIM)
-        elif statistics.median(window) < target * 0.8:
+        if statistics.median(window) < target * 0.8:
             n = grown(settings, n, statistics.median(window))
+        elif min(window) < target * stability.SHORT_ROUND:
+            n = grown(settings, n, min(window) / SHORT_AIM)
+        elif min(busy) < target * stability.SHORT_ROUND:
+            n = grown(settings, n, min(busy) / SHORT_AIM)
         else:
             break
         at_n, busy = [], []
@@ -89,7 +91,7 @@ def calibrate(rig: Calibrated) -> int:
         last, least = result.elapsed_ns / 1e9, busy_s(rig.scenario, result)
         if n >= settings.max_messages or not short(settings, result, rig.scenario):
             break
-        n = grown(settings, n, min(last, least / BUSY_AIM))
+        n = grown(settings, n, min(last, least / SHORT_AIM))
     else:
         rig.run_round(n)  # the last round runs at the returned size: it warms up too
     return n
