@@ -28,13 +28,20 @@ import argparse
 import dataclasses
 import math
 import re
-import statistics
 import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ipcbench import fmt, roster, specs, stats
+from ipcbench.figures import CompareError as CompareError
+from ipcbench.figures import Figure as Figure
+from ipcbench.figures import Subject as Subject
+from ipcbench.figures import costs as costs
+from ipcbench.figures import figure_of as figure_of
+from ipcbench.figures import judged_trials as judged_trials
+from ipcbench.figures import percent as percent
+from ipcbench.figures import slowdown as slowdown
 
 DEFAULT_THRESHOLD = 10.0
 #: The spread (sd of log figures, ~ a fraction) a whole run adds to a scenario's figure beyond what its
@@ -47,10 +54,6 @@ DEFAULT_ALPHA = 0.05
 VERDICTS = ("slower", "faster", "same", "noisy", "new", "gone")
 #: What the ``noisy`` verdict means, in the tables.
 NOISY = "too noisy to judge here"
-
-
-class CompareError(ValueError):
-    """Unusable input for a comparison; the message is one line meant for the user."""
 
 
 # --- thresholds -------------------------------------------------------------------------------------
@@ -235,115 +238,6 @@ def rules_from(config: Path | None, thresholds: Sequence[Threshold], alpha: floa
     )
 
 
-# --- figures ----------------------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Subject:
-    """What a figure or a verdict is about: the scenario, and the metric with its direction."""
-
-    scenario: str
-    mechanism: str
-    pattern: str
-    metric: str
-    unit: str
-    higher_is_better: bool
-
-    def subject(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(Subject)}
-
-
-@dataclasses.dataclass(frozen=True)
-class Figure(Subject):
-    """A benchmark's figure and the independent samples behind it (same unit and direction)."""
-
-    value: float
-    #: One per trial (a file with trials), one per run (a directory), or the run's figure alone.
-    samples: tuple[float, ...]
-    #: Latency only: the p99, to report beside the p50.
-    p99: float | None = None
-
-    def scaled(self, by: float, unit: str) -> Figure:
-        """Divided by a reference figure (``--normalize``)."""
-        p99 = None if self.p99 is None else self.p99 / by
-        return dataclasses.replace(
-            self, value=self.value / by, samples=tuple(s / by for s in self.samples), p99=p99, unit=unit
-        )
-
-
-def _num(row: Mapping[str, Any], key: str) -> float | None:
-    value = row.get(key)
-    if value is None or isinstance(value, bool):
-        return None
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
-
-
-def judged_trials(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The per-trial records (``extra_info["trials"]``, none in older files) a row is judged by: those
-    the host did not disturb (``disturbed``, see :mod:`ipcbench.canary`) while two remain, else all.
-    What set a trial aside never looked at its figure, so setting it aside biases no comparison."""
-    info = row.get("extra_info")
-    trials = info.get("trials") if isinstance(info, Mapping) else None
-    every = [t for t in trials if isinstance(t, Mapping)] if isinstance(trials, list) else []
-    clean = [t for t in every if not t.get("disturbed")]
-    return clean if len(clean) > 1 else every
-
-
-def figure_of(row: Mapping[str, Any]) -> Figure:
-    """The figure that matters for one loaded row: its pattern's headline (:mod:`ipcbench.specs`)."""
-    sid, mechanism, pattern = str(row["scenario"]), str(row["mechanism"]), str(row["pattern"])
-    spec = specs.of(pattern)
-    key, scale = spec.headline, spec.scale
-    p99_key = spec.percentile("p99")
-    p99 = None if p99_key is None else _num(row, p99_key)
-    headline = _num(row, key)
-    if headline is None and spec.per_operation:
-        # Files from before per-operation times were saved: the median time per operation (schema 2,
-        # in seconds).
-        median = _num(row, "median")
-        if not median:
-            raise CompareError(f"{row.get('file')}: {sid} has no {spec.metric}")
-        headline = median * 1e9
-    headline = headline or 0.0
-    samples = tuple(
-        v * scale for v in (_num(t, key) for t in judged_trials(row)) if v is not None and v > 0
-    ) or (headline * scale,)
-    value = statistics.median(samples)
-    return Figure(
-        sid,
-        mechanism,
-        pattern,
-        spec.metric,
-        spec.unit,
-        spec.higher_is_better,
-        value=value,
-        samples=samples,
-        p99=None if p99 is None else p99 * scale,
-    )
-
-
-def slowdown(base: float, cur: float, higher_is_better: bool) -> float:
-    """How many times longer the same work takes now: > 1 is worse, whatever the metric's direction."""
-    if base <= 0 or cur <= 0:
-        return math.inf if (cur <= 0) == higher_is_better else 0.0
-    return base / cur if higher_is_better else cur / base
-
-
-def costs(values: Sequence[float], higher_is_better: bool) -> list[float]:
-    """Figures as log costs: larger is slower, whatever the metric's direction."""
-    logs = stats.log_all(values)
-    return [-v for v in logs] if higher_is_better else logs
-
-
-def percent(log_ratio: float) -> float:
-    """A log slowdown as a percentage slower (inf stays inf)."""
-    return math.inf if math.isinf(log_ratio) else (math.exp(log_ratio) - 1) * 100
-
-
 # --- verdicts ---------------------------------------------------------------------------------------
 
 
@@ -444,7 +338,13 @@ def _verdict(
     p_value = q_value = mdc = spread = None
     if t is None:
         verdict = "noisy"
-        notes.append(f"one {unit[:-1]} a side, no spread to judge by (runs without trials are one sample)")
+        if base.set_aside or cur.set_aside:
+            shown = "/".join(str(f.set_aside) for f in (base, cur))
+            notes.append(f"the host disturbed {shown} trials: too few left to judge")
+        else:
+            notes.append(
+                f"one {unit[:-1]} a side, no spread to judge by (runs without trials are one sample)"
+            )
     else:
         slower = t.diff > 0
         p_value = t.p_greater() if slower else t.p_less()

@@ -123,11 +123,13 @@ def load_runs(directory: Path) -> tuple[list[Run], list[str]]:
 
 
 def series(runs: Sequence[Run]) -> dict[str, list[tuple[int, Figure]]]:
-    """Scenario id -> (run index, figure) for the runs that have it."""
+    """Scenario id -> (run index, figure) for the runs that have it, judged (a run whose every trial
+    of the scenario the host disturbed has no figure to follow)."""
     out: dict[str, list[tuple[int, Figure]]] = {}
     for i, run in enumerate(runs):
         for sid, fig in run.figures.items():
-            out.setdefault(sid, []).append((i, fig))
+            if fig.judged:
+                out.setdefault(sid, []).append((i, fig))
     return out
 
 

@@ -440,9 +440,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     total = state["total"]
     logs = item.config.stash.get(_TRIAL_LOGS, {})
     known = {n for n, log in logs.items() if log.done}
-    # A spare trial is expected only where an earlier trial was disturbed.
-    spare = {n for n, log in logs.items() if log.clean < len(log.records)}
+    # A spare trial is expected only where more trials were disturbed than the plan can spare.
     most = item.config.stash[_PLAN].most
+    spare = {n for n, log in logs.items() if len(log.records) - log.clean > most - trials.JUDGED_LEAST}
     ahead = zip(*(state[k][at + 1 :] for k in ("models", "names", "trials")), strict=True)
     left = eta.seconds_left(
         state["done"], [model for model, n, k in ahead if n not in known and (k < most or n in spare)]

@@ -124,16 +124,19 @@ def load_side(path: str | Path) -> Run:
 
 
 def merged(parts: Sequence[Mapping[str, Figure]]) -> dict[str, Figure]:
-    """Per scenario: the median of the runs' figures, and the runs' figures as its samples."""
+    """Per scenario: the median of the runs' figures, and the runs' figures as its samples; a run
+    whose every trial of the scenario the host disturbed is no sample of it."""
     out: dict[str, Figure] = {}
     for sid in dict.fromkeys(sid for part in parts for sid in part):
-        figs = [part[sid] for part in parts if sid in part]
+        every = [part[sid] for part in parts if sid in part]
+        figs = [f for f in every if f.judged]
         p99s = [f.p99 for f in figs if f.p99 is not None]
         out[sid] = dataclasses.replace(
-            figs[0],
-            value=statistics.median(f.value for f in figs),
+            every[0],
+            value=statistics.median(f.value for f in figs or every),
             samples=tuple(f.value for f in figs),
             p99=statistics.median(p99s) if p99s else None,
+            set_aside=sum(f.set_aside for f in every),
         )
     return out
 

@@ -40,12 +40,15 @@ def test_the_reference_is_a_low_quantile_and_judges_only_with_enough_readings():
         (Plan(3), 3, 3, None, True),
         (Plan(3), 3, 2, None, True),  # no spares: a disturbed trial counts
         (Plan(3, spares=1), 3, 3, None, True),
-        (Plan(3, spares=1), 3, 2, None, False),  # the spare stands in for the disturbed one
-        (Plan(3, spares=1), 4, 2, None, True),  # spares used up
+        (Plan(3, spares=1), 3, 2, None, True),  # two undisturbed trials are enough to judge by
+        (Plan(3, spares=1), 3, 1, None, False),  # the spare stands in for a disturbed one
+        (Plan(3, spares=1), 4, 1, None, True),  # spares used up
         (Plan(3, spares=1), 2, 2, None, False),
         (Plan(10, 0.1, spares=2), 3, 2, 0.01, False),  # a precision needs three undisturbed trials
         (Plan(10, 0.1, spares=2), 4, 3, 0.01, True),
         (Plan(10, 0.1), 3, 2, 0.01, True),
+        (Plan(1, spares=1), 1, 0, None, False),
+        (Plan(1, spares=1), 1, 1, None, True),  # one trial planned: one undisturbed is enough
     ],
 )
 def test_a_plan_with_spares_counts_only_undisturbed_trials(plan, trials_, clean, reached, done):
@@ -79,8 +82,8 @@ def test_a_spare_trial_runs_only_where_a_planned_one_was_disturbed():
     config.stash[plugin._PLAN] = Plan(3, spares=1)
     items = _items(config, scenario, 4)
     log = config.stash.setdefault(plugin._TRIAL_LOGS, {}).setdefault(scenario.id, TrialLog())
-    log.records += [{"disturbed": False}, {"disturbed": True}, {"disturbed": False}]
-    plugin.pytest_runtest_setup(items[3])  # runs: a disturbed trial to stand in for
+    log.records += [{"disturbed": True}, {"disturbed": True}, {"disturbed": False}]
+    plugin.pytest_runtest_setup(items[3])  # runs: one undisturbed trial is too few to judge by
     log.records[1] = {"disturbed": False}
     log.done = True
     with pytest.raises(pytest.skip.Exception, match="no spare needed"):
@@ -93,22 +96,60 @@ def _row(*trials_: dict) -> dict:
             "extra_info": {"trials": list(trials_)}}  # fmt: skip
 
 
-def test_the_gate_sets_aside_disturbed_trials_while_two_others_remain():
+def test_the_gate_sets_aside_disturbed_trials_and_judges_none_if_all_were():
     fig = gate.figure_of(
         _row({"msgs_per_s": 100.0}, {"msgs_per_s": 60.0, "disturbed": True}, {"msgs_per_s": 104.0})
     )
-    assert fig.samples == (100.0, 104.0)
-    # One undisturbed trial is no sample of the noise: then every trial counts.
+    assert fig.samples == (100.0, 104.0) and fig.set_aside == 1 and fig.value == 102.0
+    # Never the disturbed ones instead: a side of them against a side of undisturbed ones is what
+    # made two honest runs differ.
     fig = gate.figure_of(_row({"msgs_per_s": 100.0}, {"msgs_per_s": 60.0, "disturbed": True}))
-    assert fig.samples == (100.0, 60.0)
+    assert fig.samples == (100.0,)
+    every = gate.figure_of(
+        _row({"msgs_per_s": 50.0, "disturbed": True}, {"msgs_per_s": 60.0, "disturbed": True})
+    )
+    assert every.samples == () and not every.judged and every.value == 55.0 and every.set_aside == 2
     assert gate.figure_of(_row({"msgs_per_s": 100.0}, {"msgs_per_s": 90.0})).samples == (100.0, 90.0)
+    # A file without trials is one sample, its headline.
+    assert gate.figure_of(_row()).samples == (100.0,)
+
+
+def test_a_scenario_whose_trials_the_host_all_disturbed_is_not_judged_and_says_why():
+    good = gate.figure_of(_row({"msgs_per_s": 100.0}, {"msgs_per_s": 101.0}, {"msgs_per_s": 99.0}))
+    bad = gate.figure_of(
+        _row({"msgs_per_s": 50.0, "disturbed": True}, {"msgs_per_s": 52.0, "disturbed": True})
+    )
+    judged = gate.prepare(good, bad, gate.Threshold(10.0))
+    (pair,) = gate.decide([judged], 0.05, "trials")
+    assert pair.verdict == "noisy" and "the host disturbed 0/2 trials" in pair.note and not pair.regression
+
+
+def test_a_directory_run_whose_trials_the_host_all_disturbed_is_no_sample():
+    from ipcbench import runs
+
+    good = gate.figure_of(_row({"msgs_per_s": 100.0}, {"msgs_per_s": 104.0}))
+    bad = gate.figure_of(_row({"msgs_per_s": 50.0, "disturbed": True}))
+    (merged,) = runs.merged([{"s": good}, {"s": bad}, {"s": good}]).values()
+    assert merged.samples == (102.0, 102.0) and merged.value == 102.0 and merged.set_aside == 1
 
 
 def test_precision_is_that_of_the_undisturbed_trials():
     records = [{"msgs_per_s": 100.0}, {"msgs_per_s": 101.0}, {"msgs_per_s": 50.0, "disturbed": True}]
     info = runner.precision_info(LOCK, Trial(2, planned=3, precision=0.5, spares=1), records)
     assert info["precision"] == trials.precision([100.0, 101.0])
-    assert info["trials_planned"] == 4 and info["trial_count"] == 3
+    assert info["trials_planned"] == info["trial_count"] == 3  # two undisturbed: enough
+    records[1] = {"msgs_per_s": 40.0, "disturbed": True}
+    info = runner.precision_info(LOCK, Trial(2, planned=3, precision=0.5, spares=1), records)
+    assert info["trials_planned"] == 4 and info["trial_count"] == 3  # one: a spare is needed
+
+
+def test_history_follows_a_scenario_only_through_the_runs_that_judged_it():
+    from ipcbench import history
+
+    good = gate.figure_of(_row({"msgs_per_s": 100.0}, {"msgs_per_s": 104.0}))
+    bad = gate.figure_of(_row({"msgs_per_s": 50.0, "disturbed": True}))
+    runs = [SimpleNamespace(figures={"s": f}) for f in (good, bad, good)]
+    assert [i for i, _ in history.series(runs)["s"]] == [0, 2]
 
 
 def test_a_run_says_how_many_trials_the_host_slowed():
