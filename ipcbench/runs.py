@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ipcbench import progress, results
+from ipcbench.figures import trials_of
 from ipcbench.gate import (
     NOISY,
     VERDICTS,
@@ -27,6 +28,9 @@ from ipcbench.gate import (
     prepare,
 )
 
+#: A file whose host slowed at least this share of its trials gets a warning: on a 2-vCPU VM, the one
+#: compare in ten that called 21 honest scenarios regressions had a side whose host slowed 71% of them.
+DISTURBED_WARN = 0.5
 #: The raw baseline mechanism that ``--normalize`` divides by.
 REFERENCE_MECHANISM = "os_pipe"
 #: Machine facts that make absolute figures incomparable when they differ.
@@ -85,7 +89,15 @@ def load_run(path: str | Path) -> Run:
     facts = {k: first.get(k) for k in FACT_KEYS}
     if facts.get("complete") is False:
         notes.append(f"{path} is an incomplete run: what it lacks shows as new or gone")
-    return Run(str(path), facts, {sid: figure_of(r) for sid, r in rows.items()}, rows, tuple(notes))
+    figures = {sid: figure_of(r) for sid, r in rows.items()}
+    set_aside = sum(f.set_aside for f in figures.values())
+    trials = sum(len(trials_of(r)) for r in rows.values())
+    if trials and set_aside >= DISTURBED_WARN * trials:
+        notes.append(
+            f"WARNING: the host slowed {set_aside} of {trials} trials of {path} (see ipcbench.canary): its "
+            "undisturbed trials may be slowed too; rerun it on a quieter machine before trusting a verdict"
+        )
+    return Run(str(path), facts, figures, rows, tuple(notes))
 
 
 def load_side(path: str | Path) -> Run:

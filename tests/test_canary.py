@@ -186,3 +186,20 @@ def test_the_workers_read_the_hosts_speed_outside_the_clock_before_and_after_the
     assert log.count("canary") == 2
     assert log.index("canary") < log.index("clock start")  # before the first round, warm-up included
     assert log[-1] == "canary" and log.count("clock stop") == SETTINGS.warmup_rounds - 1 + SETTINGS.rounds
+
+
+def test_compare_warns_of_a_file_whose_host_slowed_half_its_trials(tmp_path):
+    import synthetic
+
+    from ipcbench import runs
+
+    data = synthetic.with_trials(synthetic.read(synthetic.BASELINE), n=4)
+    quiet = synthetic.write(tmp_path / "quiet.json", data)
+    for b in data["benchmarks"]:
+        for t in b["extra_info"]["trials"][:2]:
+            t["disturbed"] = True
+    busy = synthetic.write(tmp_path / "busy.json", data)
+    assert not any("host slowed" in n for n in runs.load_run(quiet).notes)
+    (note,) = [n for n in runs.load_run(busy).notes if "host slowed" in n]
+    total = 4 * len(data["benchmarks"])
+    assert f"slowed {total // 2} of {total} trials" in note and "quieter machine" in note
