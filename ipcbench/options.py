@@ -173,8 +173,8 @@ PACING: tuple[Option, ...] = (
         name="spares",
         type=count,
         metavar="N",
-        help="spare trials a scenario runs in place of trials the host disturbed (a fixed loop on the "
-        "workers' CPU ran 15%% slow) (default: quick 1, full 0)",
+        help="spare trials a scenario runs, a pass after its others, while fewer than two of its trials "
+        "are undisturbed by the host (a fixed loop on the workers' CPU ran 15%% slow) (default 0)",
     ),
     Option(name="round-time", type=positive_float, metavar="S", help="target seconds per round"),
     Option(
