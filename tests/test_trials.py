@@ -422,3 +422,15 @@ def test_the_chosen_mechanisms_modules_load_once_in_the_parent_and_in_the_fork_s
     if "forkserver" in plugin.multiprocessing.get_all_start_methods():
         assert asked == [["ipcbench.harness", *names]]
     assert plugin.preload([Scenario("pipe", "latency", 1, 1, 8, "fork")]) == []
+
+
+def test_a_trial_whose_timed_rounds_ran_short_leaves_the_next_trial_to_size_its_own_batch(no_leaks):
+    """A batch sized while the host slowed the first trial runs short once it does not: the timed
+    rounds under half the target make the next trial calibrate, instead of reusing it."""
+    log = TrialLog()
+    runner.run_scenario(
+        FakeBenchmark([], round_s=SETTINGS.round_time / 3), LOCK, SETTINGS, Trial(0, 0.5, 3, log)
+    )
+    assert log.batch is None and len(log.records) == 1
+    runner.run_scenario(FakeBenchmark([], round_s=SETTINGS.round_time), LOCK, SETTINGS, Trial(1, 1.5, 3, log))
+    assert log.batch is not None
