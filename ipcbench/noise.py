@@ -87,7 +87,10 @@ def measure(paths: Sequence[Path], alpha: float, n_trials: int | None) -> tuple[
     by_sid: dict[str, list[Figure]] = {}
     for path in paths:
         for sid, row in load_run(path).rows.items():
-            by_sid.setdefault(sid, []).append(figure_of(row))
+            fig = figure_of(row)
+            # A run whose every trial of the scenario the host disturbed has no sample of its noise.
+            if fig.judged:
+                by_sid.setdefault(sid, []).append(fig)
     counts = [len(f.samples) for figs in by_sid.values() for f in figs]
     n = n_trials or max(2, round(statistics.median(counts)))
     level = alpha / max(len(by_sid), 1)

@@ -203,3 +203,21 @@ def test_compare_warns_of_a_file_whose_host_slowed_half_its_trials(tmp_path):
     (note,) = [n for n in runs.load_run(busy).notes if "host slowed" in n]
     total = 4 * len(data["benchmarks"])
     assert f"slowed {total // 2} of {total} trials" in note and "quieter machine" in note
+
+
+def test_noise_leaves_out_a_run_whose_trials_of_a_scenario_the_host_all_disturbed(tmp_path):
+    import synthetic
+
+    from ipcbench import noise
+
+    paths = []
+    for k in range(3):
+        data = synthetic.with_trials(synthetic.read(synthetic.BASELINE), n=3, seed=k)
+        if k == 2:
+            for t in data["benchmarks"][0]["extra_info"]["trials"]:
+                t["disturbed"] = True
+        paths.append(synthetic.write(tmp_path / f"r{k}.json", data))
+    found, _ = noise.measure(paths, 0.05, None)
+    first = data["benchmarks"][0]["extra_info"]["scenario"]
+    by_sid = {n.scenario: n for n in found}
+    assert by_sid[first].runs == 2 and all(n.runs == 3 for sid, n in by_sid.items() if sid != first)
