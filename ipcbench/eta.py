@@ -62,6 +62,9 @@ LATENCY_RTT_S = 50e-6
 #: Seconds to pin one worker, every thread of it, when a placement asks (fitted on ten packed quick
 #: runs: 1.7-3.2 ms a worker more than the unpinned model).
 PIN_S = 0.002
+#: Each worker reads the host's speed twice a trial (ipcbench.canary): three loops of ~0.15 ms and a
+#: round trip on its control pipe each time.
+CANARY_S = 0.0011
 #: pytest's and the rig's own cost per trial, beyond the workers and the rounds (fitted: 7.5 ms).
 OVERHEAD_S = 0.0075
 #: A run's cost outside its scenarios: starting pytest, collecting, the preflight, saving the results
@@ -108,7 +111,7 @@ def expected(
     # Packed, the workers share one CPU whatever the machine has: their starts, copies and process
     # starts take turns on it.
     cpus = scenario.cpus(cpus) if scenario is not None else cpus
-    start = WORKER_SERIAL_S * processes + child * math.ceil(processes / cpus)
+    start = (WORKER_SERIAL_S + CANARY_S) * processes + child * math.ceil(processes / cpus)
     if scenario is not None and scenario.placement != "none":
         start += PIN_S * processes
     floor = _floor(scenario) * (min(processes, 2) if cpus == 1 else 1)

@@ -24,7 +24,9 @@ PROFILES = ("quick", "full")
 
 #: Per profile: (target seconds per round, timed rounds per trial, trials per scenario).
 #: The quick profile keeps its scenarios (224) under a minute on 2 CPUs: three trials (38-42 s on a
-#: 2-vCPU VM; four took 49-56 s, too close to the minute for what they bought in one A/A).
+#: 2-vCPU VM; four took 49-56 s, too close to the minute for what they bought in one A/A).  With the
+#: host's speed read beside each trial: 44-45 s when the host slowed few trials, up to 62 s in a run
+#: where it slowed 63% of them (everything runs slower then).
 #: The full profile's trial count is a cap: its trials stop once the figure is known to within
 #: :data:`PROFILE_PRECISION` (see :mod:`ipcbench.trials`).  Its rounds are short because trials, not
 #: rounds, carry the noise that matters (a placement, a moment of the machine): more trials of short
