@@ -8,7 +8,7 @@ the trial's figure over 1,500 trials).  What slows the loop is the host, not the
 channel cannot make it slower.  So each worker times the loop (:func:`reading`) on its own CPU just
 before a trial's timed rounds and just after them, outside the clock, and a trial whose workers'
 loop ran :data:`DISTURBED` times slower than the run's undisturbed reference (:class:`Speed`) is
-*disturbed*: kept in the file, flagged, and set aside by the gate while enough others remain.
+*disturbed*: kept in the file, flagged, and never judged by the gate.
 
 This is a judgement independent of the figure under test, which is what makes setting trials aside
 honest: dropping the slowest trials would bias every comparison towards "faster"; dropping those the
@@ -20,7 +20,7 @@ from __future__ import annotations
 import dataclasses
 import statistics
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 #: Iterations of the loop: ~0.15 ms on a 2020s x86 CPU, short enough to run twice per worker per trial.
@@ -92,11 +92,17 @@ class Speed:
         return factor, factor > DISTURBED
 
 
-def summary(benchmarks: Sequence[Mapping[str, Any]]) -> str | None:
+def tally(benchmarks: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
+    """(trials the host slowed, trials) of a run's benchmarks (saved, or loaded rows: both carry
+    ``extra_info``)."""
+    records = [t for b in benchmarks for t in (b.get("extra_info") or {}).get("trials") or []]
+    return sum(bool(t.get("disturbed")) for t in records), len(records)
+
+
+def summary(benchmarks: Iterable[Mapping[str, Any]]) -> str | None:
     """One line: how many of a run's trials the host slowed, or None if it slowed none."""
-    records = [t for b in benchmarks for t in b.get("extra_info", {}).get("trials") or []]
-    slowed = sum(bool(t.get("disturbed")) for t in records)
+    slowed, trials = tally(benchmarks)
     if not slowed:
         return None
     why = f"a fixed loop on their workers' CPU ran over {DISTURBED - 1:.0%} slower"
-    return f"the host slowed {slowed} of {len(records)} trials ({why}): the gate sets them aside"
+    return f"the host slowed {slowed} of {trials} trials ({why}): the gate sets them aside"

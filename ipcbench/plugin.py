@@ -383,7 +383,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
 
 def _known(item: pytest.Item, name: str) -> bool:
     """A later trial of a scenario whose earlier trials are enough: the plan's precision reached, or
-    a spare trial with no disturbed trial to stand in for."""
+    a spare trial where enough trials were undisturbed."""
     log = item.config.stash.get(_TRIAL_LOGS, {}).get(name)
     return log is not None and log.done and _item_trial(item) >= len(log.records)
 

@@ -245,9 +245,7 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings, trial: 
     # Timed rounds under half the target: the batch was sized at a slower moment (a trial the host
     # disturbed calibrated 144 messages for 4-worker faster_fifo, and the undisturbed trials after it
     # ran 1.7 ms rounds against 4 ms).  The next trial sizes its own.
-    short = specs.of(scenario.pattern).round_target and statistics.median(round_s) < (
-        settings.round_time * stability.SHORT_ROUND
-    )
+    short = specs.of(scenario.pattern).round_target and stability.short(round_s, settings.round_time)
     log.batch = None if short else n
     log.results += measured
     log.round_s += round_s

@@ -12,8 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import progress, results
-from ipcbench.figures import trials_of
+from ipcbench import canary, progress, results
 from ipcbench.gate import (
     NOISY,
     VERDICTS,
@@ -89,15 +88,13 @@ def load_run(path: str | Path) -> Run:
     facts = {k: first.get(k) for k in FACT_KEYS}
     if facts.get("complete") is False:
         notes.append(f"{path} is an incomplete run: what it lacks shows as new or gone")
-    figures = {sid: figure_of(r) for sid, r in rows.items()}
-    set_aside = sum(f.set_aside for f in figures.values())
-    trials = sum(len(trials_of(r)) for r in rows.values())
-    if trials and set_aside >= DISTURBED_WARN * trials:
+    slowed, trials = canary.tally(rows.values())
+    if trials and slowed >= DISTURBED_WARN * trials:
         notes.append(
-            f"WARNING: the host slowed {set_aside} of {trials} trials of {path} (see ipcbench.canary): its "
+            f"WARNING: the host slowed {slowed} of {trials} trials of {path} (see ipcbench.canary): its "
             "undisturbed trials may be slowed too; rerun it on a quieter machine before trusting a verdict"
         )
-    return Run(str(path), facts, figures, rows, tuple(notes))
+    return Run(str(path), facts, {sid: figure_of(r) for sid, r in rows.items()}, rows, tuple(notes))
 
 
 def load_side(path: str | Path) -> Run:

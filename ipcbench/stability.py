@@ -38,6 +38,11 @@ def quartiles(values: Sequence[float]) -> tuple[float, float]:
     return q[0], q[2]
 
 
+def short(times_s: Sequence[float], target: float) -> bool:
+    """Whether the median of rounds lasting ``times_s`` is under :data:`SHORT_ROUND` of ``target``."""
+    return bool(times_s) and statistics.median(times_s) < SHORT_ROUND * target
+
+
 def round_warnings(
     times_s: Sequence[float], resolution: float | None = None, target: float | None = None
 ) -> list[str]:
@@ -66,7 +71,7 @@ def round_warnings(
             f"rounds too short: the shortest took {shortest * 1e3:.3f} ms, under {floor * 1e3:.3f} ms "
             "(timer resolution and wake-ups weigh on it; raise --round-time)"
         )
-    if target is not None and median < SHORT_ROUND * target:
+    if target is not None and short(times_s, target):
         out.append(
             f"short rounds: the median round took {median * 1e3:.3g} ms, under half the "
             f"{target * 1e3:.3g} ms target (the calibrated batch ran faster than when it was sized)"

@@ -54,7 +54,8 @@ class Plan:
     #: The half-width of the 95% confidence interval, as a fraction of the figure (0.1: ±10%).
     precision: float | None = None
     #: Trials beyond ``most`` that run only in place of disturbed ones (:mod:`ipcbench.canary`): a
-    #: scenario the host slowed during a trial gets another, one pass later, up to this many.
+    #: scenario left with fewer than :data:`JUDGED_LEAST` undisturbed trials gets another, one pass
+    #: later, up to this many.
     spares: int = 0
 
     def __post_init__(self) -> None:
