@@ -173,7 +173,7 @@ def ipc_trial(request: pytest.FixtureRequest) -> Trial:
     start = config.stash.get(_START, None)
     started = time.monotonic() - start.monotonic if start is not None else 0.0
     plan = config.stash[_PLAN]
-    speed = config.stash.setdefault(_SPEED, canary.Speed.seeded())
+    speed = None if canary.switched_off() else config.stash.setdefault(_SPEED, canary.Speed.seeded())
     return Trial(request.param, started, plan.most, log, plan.precision, plan.spares, speed)
 
 

@@ -221,3 +221,32 @@ def test_noise_leaves_out_a_run_whose_trials_of_a_scenario_the_host_all_disturbe
     first = data["benchmarks"][0]["extra_info"]["scenario"]
     by_sid = {n.scenario: n for n in found}
     assert by_sid[first].runs == 2 and all(n.runs == 3 for sid, n in by_sid.items() if sid != first)
+
+
+def test_the_environment_can_switch_the_judgement_off(monkeypatch):
+    monkeypatch.setenv(canary.SWITCH, "off")
+    assert canary.switched_off()
+    monkeypatch.setenv(canary.SWITCH, "on")
+    assert not canary.switched_off()
+    monkeypatch.delenv(canary.SWITCH)
+    assert not canary.switched_off()
+
+
+def test_a_real_run_judges_its_trials_unless_switched_off(tmp_path, monkeypatch):
+    import json
+    import subprocess
+    import sys
+
+    argv = ["run", "--mechanism", "lock", "--processes", "1", "--trials", "2", "--rounds", "2"]
+    argv += ["--round-time", "0.002", "--placement", "none"]
+    seen = {}
+    for value in ("off", "on"):
+        monkeypatch.setenv(canary.SWITCH, value)
+        out = tmp_path / f"{value}.json"
+        proc = subprocess.run([sys.executable, "-m", "ipcbench", *argv, "-o", str(out)], capture_output=True,
+                              text=True, timeout=120)  # fmt: skip
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        (bench,) = json.loads(out.read_text())["benchmarks"]
+        seen[value] = bench["extra_info"]["trials"]
+    assert all(t["canary_ns"] > 0 and "disturbed" not in t for t in seen["off"])
+    assert all(t["canary_ns"] > 0 and isinstance(t["disturbed"], bool) for t in seen["on"])
