@@ -244,9 +244,12 @@ def run_scenario(benchmark: Any, scenario: Scenario, settings: Settings, trial: 
     benchmark.extra_info.update(info)
     # Timed rounds under half the target: the batch was sized at a slower moment (a trial the host
     # disturbed calibrated 144 messages for 4-worker faster_fifo, and the undisturbed trials after it
-    # ran 1.7 ms rounds against 4 ms).  The next trial sizes its own.
+    # ran 1.7 ms rounds against 4 ms), or its rounds ran in a slower mode than these (4 latency
+    # workers packed on one CPU: calibration rounds waited out time slices, timed ones at 2.5 times
+    # the batch then lasted 1.9 ms against 4).  The next trial takes the batch these warm rounds at
+    # the timed size say would last the target: calibrating again repeated the slow mode.
     short = specs.of(scenario.pattern).round_target and stability.short(round_s, settings.round_time)
-    log.batch = None if short else n
+    log.batch = calibration.grown(settings, n, statistics.median(round_s)) if short else n
     log.results += measured
     log.round_s += round_s
     log.records.append(record)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from test_runner import LOCK, SETTINGS, FakeBenchmark
 
-from ipcbench import cli, eta, harness, launch, plugin, runner, trials, worker
+from ipcbench import calibration, cli, eta, harness, launch, plugin, runner, trials, worker
 from ipcbench.harness import Rig, Settings
 from ipcbench.scenario import Scenario
 from ipcbench.trials import Trial, TrialLog
@@ -424,13 +424,18 @@ def test_the_chosen_mechanisms_modules_load_once_in_the_parent_and_in_the_fork_s
     assert plugin.preload([Scenario("pipe", "latency", 1, 1, 8, "fork")]) == []
 
 
-def test_a_trial_whose_timed_rounds_ran_short_leaves_the_next_trial_to_size_its_own_batch(no_leaks):
-    """A batch sized while the host slowed the first trial runs short once it does not: the timed
-    rounds under half the target make the next trial calibrate, instead of reusing it."""
+def test_a_trial_whose_timed_rounds_ran_short_sizes_the_next_trials_batch_by_them(no_leaks, monkeypatch):
+    """A batch sized while the host slowed the first trial (or in a slower mode of its workers) runs
+    short once it does not: the next trial takes the batch the timed rounds say lasts the target."""
     log = TrialLog()
     runner.run_scenario(
         FakeBenchmark([], round_s=SETTINGS.round_time / 3), LOCK, SETTINGS, Trial(0, 0.5, 3, log)
     )
-    assert log.batch is None and len(log.records) == 1
+    first = log.results[0].messages  # the first trial's batch
+    assert log.batch == calibration.grown(SETTINGS, first, SETTINGS.round_time / 3) > 2 * first
+    resized = log.batch
+    calibrated: list[int] = []
+    monkeypatch.setattr(Rig, "calibrate", lambda self: calibrated.append(1) or first)
+    monkeypatch.setattr(Rig, "run_round", _rounds_lasting(SETTINGS.round_time))  # the warm round: long enough
     runner.run_scenario(FakeBenchmark([], round_s=SETTINGS.round_time), LOCK, SETTINGS, Trial(1, 1.5, 3, log))
-    assert log.batch is not None
+    assert calibrated == [] and log.results[-1].messages == resized == log.batch
