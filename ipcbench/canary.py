@@ -6,13 +6,14 @@ slower than the rest, in bursts of a few seconds, with no other process running;
 the same worker before and after the trial ran 40-80% slower at the same moments (correlation 0.7 with
 the trial's figure over 1,500 trials).  What slows the loop is the host, not the channel: a change to a
 channel cannot make it slower.  So each worker times the loop (:func:`reading`) on its own CPU just
-before a trial's timed rounds and just after them, outside the clock, and a trial whose workers'
-loop ran :data:`DISTURBED` times slower than the run's undisturbed reference (:class:`Speed`) is
-*disturbed*: kept in the file, flagged, and never judged by the gate.
+before a trial's timed rounds and just after them, outside the clock, with the other workers idle, and
+the trial saves the reading (``canary_ns``).  The gate puts every trial on one host speed by it
+(:mod:`ipcbench.host`).
 
-This is a judgement independent of the figure under test, which is what makes setting trials aside
-honest: dropping the slowest trials would bias every comparison towards "faster"; dropping those the
-host slowed does not, and a channel made slower is slower in every trial, disturbed or not.
+A trial whose workers' loop ran :data:`DISTURBED` times slower than the run's undisturbed reference
+(:class:`Speed`) is also flagged *disturbed*, for the people watching: the progress line, the run's
+last lines and the report count them, ``compare`` warns of a file the host slowed throughout, and
+``--spares`` runs another trial of a scenario left with too few undisturbed ones.
 """
 
 from __future__ import annotations
@@ -116,4 +117,4 @@ def summary(benchmarks: Iterable[Mapping[str, Any]]) -> str | None:
     if not slowed:
         return None
     why = f"a fixed loop on their workers' CPU ran over {DISTURBED - 1:.0%} slower"
-    return f"the host slowed {slowed} of {trials} trials ({why}): the gate sets them aside"
+    return f"the host slowed {slowed} of {trials} trials ({why}): the gate judges each by its reading"

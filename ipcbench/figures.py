@@ -1,5 +1,6 @@
 """A saved benchmark's figure for the gate: its pattern's headline, in its direction, and the
-independent samples behind it (one per trial the host did not disturb, see :mod:`ipcbench.canary`).
+independent samples behind it (one per trial), each with the host's speed when it ran (see
+:mod:`ipcbench.canary` and :mod:`ipcbench.host`).
 
 Read by the gate, ``noise``, ``history`` and ``export`` alike, so that every command judges the same
 figure.
@@ -44,13 +45,25 @@ class Figure(Subject):
     samples: tuple[float, ...]
     #: Latency only: the p99, to report beside the p50.
     p99: float | None = None
-    #: Trials the host disturbed (see :mod:`ipcbench.canary`), left out of ``samples``.
-    set_aside: int = 0
+    #: The host's reading (``canary_ns``) beside each sample, when every trial saved one; else empty.
+    hosts: tuple[float, ...] = ()
+    #: Whether the host disturbed each sample's trial (see :mod:`ipcbench.canary`); empty if unknown.
+    disturbed: tuple[bool, ...] = ()
 
     @property
-    def judged(self) -> bool:
-        """Whether a sample stands behind the figure (not when the host disturbed every trial)."""
-        return bool(self.samples)
+    def steady(self) -> float:
+        """The median of the samples whose trials the host did not disturb, or of all if it disturbed
+        every one: a run's level where it stands for the run (history, directories)."""
+        if len(self.disturbed) != len(self.samples):
+            return self.level
+        kept = [s for s, d in zip(self.samples, self.disturbed, strict=True) if not d]
+        return statistics.median(kept) if kept else self.level
+
+    @property
+    def level(self) -> float:
+        """What the gate judges: the median of the samples (put on one host speed when compared, see
+        :mod:`ipcbench.host`); ``value`` stays the figure as measured."""
+        return statistics.median(self.samples) if self.samples else self.value
 
     def scaled(self, by: float, unit: str) -> Figure:
         """Divided by a reference figure (``--normalize``)."""
@@ -78,14 +91,6 @@ def trials_of(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [t for t in trials if isinstance(t, Mapping)] if isinstance(trials, list) else []
 
 
-def judged_trials(row: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The trials a row is judged by: those the host did not disturb (``disturbed``, see
-    :mod:`ipcbench.canary`).  What set a trial aside never looked at its figure, so setting it aside
-    biases no comparison; judging by the disturbed ones instead, when few others remain, is what once
-    made two honest runs differ (a side of disturbed trials against a side of undisturbed ones)."""
-    return [t for t in trials_of(row) if not t.get("disturbed")]
-
-
 def figure_of(row: Mapping[str, Any]) -> Figure:
     """The figure that matters for one loaded row: its pattern's headline (:mod:`ipcbench.specs`)."""
     sid, mechanism, pattern = str(row["scenario"]), str(row["mechanism"]), str(row["pattern"])
@@ -103,14 +108,13 @@ def figure_of(row: Mapping[str, Any]) -> Figure:
         headline = median * 1e9
     headline = headline or 0.0
 
-    def values(trials: Sequence[Mapping[str, Any]]) -> tuple[float, ...]:
-        return tuple(v * scale for v in (_num(t, key) for t in trials) if v is not None and v > 0)
-
-    every, judged = values(trials_of(row)), values(judged_trials(row))
-    # A file without trials is one sample: its headline.  With trials, the undisturbed ones; if the
-    # host disturbed them all, none (the figure shown is then theirs, and is not judged).
-    samples = judged if every else (headline * scale,)
-    value = statistics.median(samples or every)
+    # Every trial, the host's slow ones too: the gate puts them all on one host speed by their
+    # readings (ipcbench.host) rather than setting the slowest aside.  A file without trials is one
+    # sample: its headline.
+    pairs = [(_num(t, key), _num(t, "canary_ns"), bool(t.get("disturbed"))) for t in trials_of(row)]
+    usable = [(v * scale, h, d) for v, h, d in pairs if v is not None and v > 0]
+    samples = tuple(v for v, _, _ in usable) or (headline * scale,)
+    readings = tuple(h for _, h, _ in usable if h is not None and h > 0)
     return Figure(
         sid,
         mechanism,
@@ -118,10 +122,11 @@ def figure_of(row: Mapping[str, Any]) -> Figure:
         spec.metric,
         spec.unit,
         spec.higher_is_better,
-        value=value,
+        value=statistics.median(samples),
         samples=samples,
         p99=None if p99 is None else p99 * scale,
-        set_aside=len(every) - len(judged),
+        hosts=readings if usable and len(readings) == len(usable) else (),
+        disturbed=tuple(d for _, _, d in usable),
     )
 
 

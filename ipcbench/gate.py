@@ -13,10 +13,10 @@ direction:
 
 What varies between honest runs is what is tested.  A saved run's ``extra_info["trials"]`` holds one
 figure per trial, each trial in freshly started workers at another moment of the run: those are the
-samples of a file, less those the host disturbed (:func:`judged_trials`).  A run without trials is
-one sample (its headline figure), never its rounds: the rounds of one run share one placement of the
-workers and one stretch of the machine's load.  A directory of repeated runs gives one sample per
-run, its median of trials (see :mod:`ipcbench.runs`).
+samples of a file, each put on one host speed by the reading saved beside it (:mod:`ipcbench.host`)
+before the test.  A run without trials is one sample (its headline figure), never its rounds: the
+rounds of one run share one placement of the workers and one stretch of the machine's load.  A
+directory of repeated runs gives one sample per run, its median of trials (see :mod:`ipcbench.runs`).
 
 Sizes are stated as a slowdown factor ``r`` (how much longer the same work takes: baseline/current for
 rates, current/baseline for times), so "2x slower" means the same for every metric.
@@ -33,13 +33,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import fmt, roster, specs, stats
+from ipcbench import fmt, host, roster, specs, stats
 from ipcbench.figures import CompareError as CompareError
 from ipcbench.figures import Figure as Figure
 from ipcbench.figures import Subject as Subject
 from ipcbench.figures import costs as costs
 from ipcbench.figures import figure_of as figure_of
-from ipcbench.figures import judged_trials as judged_trials
 from ipcbench.figures import percent as percent
 from ipcbench.figures import slowdown as slowdown
 
@@ -52,6 +51,8 @@ DEFAULT_RUN_SD = 0.02
 DEFAULT_ALPHA = 0.05
 
 VERDICTS = ("slower", "faster", "same", "noisy", "new", "gone")
+#: A pair's note gives its ratio on one host speed when that differs from the measured one by this.
+HOST_NOTE = 1.02
 #: What the ``noisy`` verdict means, in the tables.
 NOISY = "too noisy to judge here"
 
@@ -262,6 +263,8 @@ class Pair(Subject):
     spread: float | None = None
     #: How many samples each side had (trials, or runs for directories).
     samples: tuple[int, int] = (0, 0)
+    #: How many times slower the host read for the current side's trials (None without readings).
+    host_ratio: float | None = None
     note: str = ""
 
     @classmethod
@@ -332,19 +335,14 @@ def _verdict(
     j: Judged, q_slow: float | None, q_fast: float | None, level: float, alpha: float, unit: str
 ) -> Pair:
     base, cur, t = j.base, j.cur, j.test
-    r = slowdown(base.value, cur.value, base.higher_is_better)
+    # The size judged is that of the samples the test saw (on one host speed when compared).
+    r = slowdown(base.level, cur.level, base.higher_is_better)
     factor = j.threshold.factor
     notes: list[str] = []
     p_value = q_value = mdc = spread = None
     if t is None:
         verdict = "noisy"
-        if base.set_aside or cur.set_aside:
-            shown = "/".join(str(f.set_aside) for f in (base, cur))
-            notes.append(f"the host disturbed {shown} trials: too few left to judge")
-        else:
-            notes.append(
-                f"one {unit[:-1]} a side, no spread to judge by (runs without trials are one sample)"
-            )
+        notes.append(f"one {unit[:-1]} a side, no spread to judge by (runs without trials are one sample)")
     else:
         slower = t.diff > 0
         p_value = t.p_greater() if slower else t.p_less()
@@ -368,6 +366,10 @@ def _verdict(
                 elif large:
                     notes.append(f"figure and {unit} disagree")
     ratio = cur.value / base.value if base.value else None
+    hosts = host.host_ratio(base, cur)
+    level_ratio = cur.level / base.level if base.level else None
+    if ratio and level_ratio and abs(math.log(level_ratio / ratio)) > math.log(HOST_NOTE):
+        notes.append(f"on one host speed x{level_ratio:.2f} (host x{hosts or 1:.2f})")
     p99_ratio = cur.p99 / base.p99 if base.p99 and cur.p99 is not None else None
     if p99_ratio is not None:
         notes.append(f"p99 x{p99_ratio:.2f}")
@@ -385,6 +387,7 @@ def _verdict(
         mdc=mdc,
         spread=spread,
         samples=(len(base.samples), len(cur.samples)),
+        host_ratio=hosts,
         note="; ".join(notes),
     )
 

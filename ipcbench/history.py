@@ -11,11 +11,13 @@ too (the figure stepped down and stayed down; a bad patch that recovered is not 
 neighbouring runs that all qualify, the one with the largest change (the earliest of equals) is
 reported.  Medians of ``k`` runs make one noisy run unable to cause or hide a step.
 
-And, as ``compare`` judges, the step must be significant: each run is one sample (its median of
-trials), the runs before ``i`` are tested against the runs from ``i`` on (one-sided Student t on log
-figures), that p is multiplied by the number of places a step could have been (Bonferroni over the
-splits), and Benjamini-Hochberg decides over every scenario with enough runs at ``--alpha``.  Honest
-runs of unchanged code differ by more than a 10% threshold all the time; without this the medians rule
+And, as ``compare`` judges, the step must be significant: each run is one sample (its median of the
+trials the host left alone, or of all if it disturbed every one, each trial put on one host speed by
+the reading beside it, see :mod:`ipcbench.host`; the medians rule reads those too), the runs before
+``i`` are tested against the runs from ``i`` on (one-sided Student t on log figures), that p is
+multiplied by the number of places a step could have been (Bonferroni over the splits), and
+Benjamini-Hochberg decides over every scenario with enough runs at ``--alpha``.  Honest runs of
+unchanged code differ by more than a 10% threshold all the time; without this the medians rule
 alone finds steps in them.
 
 Writes ``index.html`` (self-contained: the charts are embedded), ``history.md`` and one PNG per
@@ -34,7 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import errors, fmt, progress, results, stats, table
+from ipcbench import errors, fmt, host, progress, results, stats, table
 from ipcbench.axes import log_axis
 from ipcbench.compare import add_alpha_option, add_threshold_option
 from ipcbench.errors import EXIT_OK
@@ -123,13 +125,13 @@ def load_runs(directory: Path) -> tuple[list[Run], list[str]]:
 
 
 def series(runs: Sequence[Run]) -> dict[str, list[tuple[int, Figure]]]:
-    """Scenario id -> (run index, figure) for the runs that have it, judged (a run whose every trial
-    of the scenario the host disturbed has no figure to follow)."""
+    """Scenario id -> (run index, figure) for the runs that have it, every run's trials put on one
+    host speed (:mod:`ipcbench.host`): what a step is judged by is each figure's ``steady`` level."""
     out: dict[str, list[tuple[int, Figure]]] = {}
-    for i, run in enumerate(runs):
-        for sid, fig in run.figures.items():
-            if fig.judged:
-                out.setdefault(sid, []).append((i, fig))
+    moved, _ = host.common([run.figures for run in runs])
+    for i, figures in enumerate(moved):
+        for sid, fig in figures.items():
+            out.setdefault(sid, []).append((i, fig))
     return out
 
 
@@ -137,7 +139,7 @@ def step_p_value(series: Sequence[Figure], i: int, k: int) -> float:
     """One-sided p that the runs from ``i`` on are worse than the runs before it, times the number of
     splits a series of this length allows (``len - 2k + 1``)."""
     up = series[0].higher_is_better
-    test = stats.t_test(costs([f.value for f in series[:i]], up), costs([f.value for f in series[i:]], up))
+    test = stats.t_test(costs([f.steady for f in series[:i]], up), costs([f.steady for f in series[i:]], up))
     if test is None:
         return 1.0
     return min(1.0, test.p_greater() * (len(series) - 2 * k + 1))
@@ -152,7 +154,7 @@ def find_steps(runs: Sequence[Run], rules: Rules, k: int) -> list[Step]:
         first = points[0][1]
         t = rules.threshold_for(first.mechanism, first.pattern, sid).percent
         figs = [f for _, f in points]
-        values = [f.value for f in figs]
+        values = [f.steady for f in figs]
         candidates[sid] = [
             Step(
                 sid,

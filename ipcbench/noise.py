@@ -28,7 +28,7 @@ import statistics
 from collections.abc import Sequence
 from pathlib import Path
 
-from ipcbench import errors, results, stats
+from ipcbench import errors, host, results, stats
 from ipcbench.errors import EXIT_OK
 from ipcbench.gate import DEFAULT_ALPHA, CompareError, Figure, costs, figure_of, percent
 from ipcbench.runs import load_run
@@ -84,13 +84,12 @@ def estimate(figs: Sequence[Figure], n_trials: int, level: float) -> Noise:
 
 def measure(paths: Sequence[Path], alpha: float, n_trials: int | None) -> tuple[list[Noise], int]:
     """Per scenario in every file; the trial count the estimates are for (given, or the files')."""
+    # Every run's trials on one host speed, as the gate judges them (ipcbench.host).
+    moved, _ = host.common([{sid: figure_of(row) for sid, row in load_run(p).rows.items()} for p in paths])
     by_sid: dict[str, list[Figure]] = {}
-    for path in paths:
-        for sid, row in load_run(path).rows.items():
-            fig = figure_of(row)
-            # A run whose every trial of the scenario the host disturbed has no sample of its noise.
-            if fig.judged:
-                by_sid.setdefault(sid, []).append(fig)
+    for figures in moved:
+        for sid, fig in figures.items():
+            by_sid.setdefault(sid, []).append(fig)
     counts = [len(f.samples) for figs in by_sid.values() for f in figs]
     n = n_trials or max(2, round(statistics.median(counts)))
     level = alpha / max(len(by_sid), 1)

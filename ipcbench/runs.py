@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import canary, progress, results
+from ipcbench import canary, host, progress, results
 from ipcbench.gate import (
     NOISY,
     VERDICTS,
@@ -91,8 +91,9 @@ def load_run(path: str | Path) -> Run:
     slowed, trials = canary.tally(rows.values())
     if trials and slowed >= DISTURBED_WARN * trials:
         notes.append(
-            f"WARNING: the host slowed {slowed} of {trials} trials of {path} (see ipcbench.canary): its "
-            "undisturbed trials may be slowed too; rerun it on a quieter machine before trusting a verdict"
+            f"WARNING: the host slowed {slowed} of {trials} trials of {path} (see ipcbench.canary): the "
+            "gate puts every trial on one host speed, but a run this disturbed is noisier than its "
+            "readings can explain; rerun it on a quieter machine before trusting a verdict"
         )
     return Run(str(path), facts, {sid: figure_of(r) for sid, r in rows.items()}, rows, tuple(notes))
 
@@ -133,19 +134,20 @@ def load_side(path: str | Path) -> Run:
 
 
 def merged(parts: Sequence[Mapping[str, Figure]]) -> dict[str, Figure]:
-    """Per scenario: the median of the runs' figures, and the runs' figures as its samples; a run
-    whose every trial of the scenario the host disturbed is no sample of it."""
+    """Per scenario: the median of the runs' figures, and each run's level as a sample: its median of
+    the trials the host left alone (of all, if it disturbed every one), on one host speed when the
+    parts were put on one (:mod:`ipcbench.host`)."""
     out: dict[str, Figure] = {}
     for sid in dict.fromkeys(sid for part in parts for sid in part):
-        every = [part[sid] for part in parts if sid in part]
-        figs = [f for f in every if f.judged]
+        figs = [part[sid] for part in parts if sid in part]
         p99s = [f.p99 for f in figs if f.p99 is not None]
         out[sid] = dataclasses.replace(
-            every[0],
-            value=statistics.median(f.value for f in figs or every),
-            samples=tuple(f.value for f in figs),
+            figs[0],
+            value=statistics.median(f.value for f in figs),
+            samples=tuple(f.steady for f in figs),
             p99=statistics.median(p99s) if p99s else None,
-            set_aside=sum(f.set_aside for f in every),
+            hosts=(),
+            disturbed=(),
         )
     return out
 
@@ -228,7 +230,9 @@ class Comparison:
         )
         return (
             f"regression = slower by more than the threshold ({self.rules.describe()}) AND significant: "
-            f"one-sided t-test on the log per-{unit[:-1]} figures{runs}, each scenario's variance shrunk "
+            f"one-sided t-test on the log per-{unit[:-1]} figures{runs} (each trial's figure on one "
+            "host speed by the fixed loop its workers timed, where every trial saved one), each "
+            "scenario's variance shrunk "
             f"towards the family's, Benjamini-Hochberg q < {self.rules.alpha:g} over the {self.family} "
             f"scenarios judged; a scenario whose figure moves more between reruns than its threshold is "
             f"{NOISY} and never gates"
@@ -252,9 +256,14 @@ def compare_runs(base: Run, cur: Run, rules: Rules, normalize: bool = False) -> 
     figs_b, figs_c = dict(base.figures), dict(cur.figures)
     raw: set[str] = set()
     if normalize:
+        # A ratio to a mechanism of the same run already cancels the run's host: no readings needed.
         figs_b, miss_b = normalized(base)
         figs_c, miss_c = normalized(cur)
         raw = miss_b | miss_c
+    else:
+        figs_b, figs_c, put = on_one_host(base, cur)
+        if put is not None:
+            notes.append(f"host speed: {put.describe()}")
     order = sorted(ids_b | ids_c, key=_order)
     both = [sid for sid in order if sid in ids_b and sid in ids_c]
     judged: list[Judged] = []
@@ -284,6 +293,18 @@ def compare_runs(base: Run, cur: Run, rules: Rules, normalize: bool = False) -> 
     return Comparison(
         base, cur, rules, tuple(pairs), tuple(machine_differences(base, cur)), tuple(notes), normalize
     )
+
+
+def on_one_host(base: Run, cur: Run) -> tuple[dict[str, Figure], dict[str, Figure], host.Common | None]:
+    """Both sides' figures on one host speed: a file's trials, or every trial of a directory's runs
+    (then merged again, each run's level one sample)."""
+    if base.sample == "trials":
+        (b, c), put = host.common([base.figures, cur.figures])
+        return b, c, put
+    parts = [p.figures for p in (*base.parts, *cur.parts)]
+    moved, put = host.common(parts)
+    cut = len(base.parts)
+    return merged(moved[:cut]), merged(moved[cut:]), put
 
 
 def _order(sid: str) -> tuple[str, str]:

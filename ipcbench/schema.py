@@ -69,9 +69,9 @@ that changes a key's meaning or removes one; adding a key is not a change):
      pure-Python loop each worker ran on its own CPU just before and just after the trial's timed
      rounds; ``canary_factor``, that over the run's undisturbed reference so far (null while the
      reference has too few readings); ``disturbed``, true when the factor exceeded
-     ``ipcbench.canary.DISTURBED``.  The gate judges a scenario by its undisturbed trials only; a
-     scenario left with fewer than two may have a spare one more (``--spares``), so
-     ``trial_count`` may exceed the trials asked for.
+     ``ipcbench.canary.DISTURBED``.  The gate judges every trial, each put on one host speed by its
+     ``canary_ns`` (:mod:`ipcbench.host`); a scenario left with fewer than two undisturbed trials may
+     have a spare one more (``--spares``), so ``trial_count`` may exceed the trials asked for.
 """
 
 from __future__ import annotations

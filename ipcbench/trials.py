@@ -33,8 +33,9 @@ CONFIDENCE = 0.95
 #: The fewest trials a precision may stop at: two agreeing by chance say little (Student's t for one
 #: degree of freedom is 12.7), and three already stop a steady scenario at a few percent.
 LEAST = 3
-#: The fewest undisturbed trials (see :mod:`ipcbench.canary`) a scenario needs for the gate to judge
-#: it by their spread; a spare trial runs when fewer remain.
+#: The fewest undisturbed trials (see :mod:`ipcbench.canary`) a scenario should have: the gate puts a
+#: disturbed trial on one host speed by its reading, but one the host slowed far is known less well
+#: than one it left alone; a spare trial runs when fewer remain.
 JUDGED_LEAST = 2
 #: Each trial's figure, by pattern (the key of its ``extra_info["trials"]`` record), and whether
 #: higher is better does not matter here: the precision is relative.  Others: ``msgs_per_s``.
@@ -78,8 +79,8 @@ class Plan:
     def done(self, trials: int, reached: float | None, clean: int | None = None) -> bool:
         """Whether a scenario with ``trials`` finished trials, ``clean`` of them undisturbed (all, if
         not said), known to ``reached``, needs no more.  With spares, the planned trials are enough
-        once :data:`JUDGED_LEAST` of them are undisturbed: a spare costs a whole trial, and the gate
-        needs two a side, not all."""
+        once :data:`JUDGED_LEAST` of them are undisturbed: a spare costs a whole trial, and two
+        undisturbed trials a side anchor the rest."""
         counted = trials if clean is None or not self.spares else clean
         if trials >= self.items:
             return True

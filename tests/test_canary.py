@@ -1,4 +1,4 @@
-"""The host's speed beside each trial: readings, the reference, disturbed trials, spares, the gate."""
+"""The host's speed beside each trial: readings, the reference, disturbed trials, spares, the files."""
 
 from __future__ import annotations
 
@@ -96,41 +96,46 @@ def _row(*trials_: dict) -> dict:
             "extra_info": {"trials": list(trials_)}}  # fmt: skip
 
 
-def test_the_gate_sets_aside_disturbed_trials_and_judges_none_if_all_were():
+def test_the_gate_judges_every_trial_and_carries_each_ones_host_reading():
     fig = gate.figure_of(
+        _row(
+            {"msgs_per_s": 100.0, "canary_ns": 150},
+            {"msgs_per_s": 60.0, "disturbed": True, "canary_ns": 250},
+            {"msgs_per_s": 104.0, "canary_ns": 151},
+        )
+    )
+    assert fig.samples == (100.0, 60.0, 104.0) and fig.hosts == (150.0, 250.0, 151.0)
+    assert fig.value == fig.level == 100.0
+    # Readings only when every trial saved one: a sample without its reading cannot be moved.
+    part = gate.figure_of(_row({"msgs_per_s": 100.0, "canary_ns": 150}, {"msgs_per_s": 90.0}))
+    assert part.samples == (100.0, 90.0) and part.hosts == ()
+    # A file without trials is one sample, its headline.
+    assert gate.figure_of(_row()).samples == (100.0,) and gate.figure_of(_row()).hosts == ()
+
+
+def test_a_runs_level_is_its_median_of_the_trials_the_host_left_alone_and_a_directory_judges_by_it():
+    from ipcbench import runs
+
+    one = gate.figure_of(
         _row({"msgs_per_s": 100.0}, {"msgs_per_s": 60.0, "disturbed": True}, {"msgs_per_s": 104.0})
     )
-    assert fig.samples == (100.0, 104.0) and fig.set_aside == 1 and fig.value == 102.0
-    # Never the disturbed ones instead: a side of them against a side of undisturbed ones is what
-    # made two honest runs differ.
-    fig = gate.figure_of(_row({"msgs_per_s": 100.0}, {"msgs_per_s": 60.0, "disturbed": True}))
-    assert fig.samples == (100.0,)
+    assert one.disturbed == (False, True, False) and one.steady == 102.0 and one.level == 100.0
     every = gate.figure_of(
         _row({"msgs_per_s": 50.0, "disturbed": True}, {"msgs_per_s": 60.0, "disturbed": True})
     )
-    assert every.samples == () and not every.judged and every.value == 55.0 and every.set_aside == 2
-    assert gate.figure_of(_row({"msgs_per_s": 100.0}, {"msgs_per_s": 90.0})).samples == (100.0, 90.0)
-    # A file without trials is one sample, its headline.
-    assert gate.figure_of(_row()).samples == (100.0,)
+    assert every.steady == every.level == 55.0  # all disturbed: all of them
+    (merged,) = runs.merged([{"s": one}, {"s": every}, {"s": one}]).values()
+    assert merged.samples == (102.0, 55.0, 102.0) and merged.value == 100.0
+    assert merged.hosts == merged.disturbed == ()
 
 
-def test_a_scenario_whose_trials_the_host_all_disturbed_is_not_judged_and_says_why():
-    good = gate.figure_of(_row({"msgs_per_s": 100.0}, {"msgs_per_s": 101.0}, {"msgs_per_s": 99.0}))
-    bad = gate.figure_of(
-        _row({"msgs_per_s": 50.0, "disturbed": True}, {"msgs_per_s": 52.0, "disturbed": True})
-    )
-    judged = gate.prepare(good, bad, gate.Threshold(10.0))
-    (pair,) = gate.decide([judged], 0.05, "trials")
-    assert pair.verdict == "noisy" and "the host disturbed 0/2 trials" in pair.note and not pair.regression
+def test_history_follows_every_run_by_its_level():
+    from ipcbench import history
 
-
-def test_a_directory_run_whose_trials_the_host_all_disturbed_is_no_sample():
-    from ipcbench import runs
-
-    good = gate.figure_of(_row({"msgs_per_s": 100.0}, {"msgs_per_s": 104.0}))
-    bad = gate.figure_of(_row({"msgs_per_s": 50.0, "disturbed": True}))
-    (merged,) = runs.merged([{"s": good}, {"s": bad}, {"s": good}]).values()
-    assert merged.samples == (102.0, 102.0) and merged.value == 102.0 and merged.set_aside == 1
+    one = gate.figure_of(_row({"msgs_per_s": 100.0}, {"msgs_per_s": 60.0, "disturbed": True}))
+    two = gate.figure_of(_row({"msgs_per_s": 50.0, "disturbed": True}))
+    runs = [SimpleNamespace(figures={"s": f}) for f in (one, two, one)]
+    assert [(i, f.steady) for i, f in history.series(runs)["s"]] == [(0, 100.0), (1, 50.0), (2, 100.0)]
 
 
 def test_precision_is_that_of_the_undisturbed_trials():
@@ -141,15 +146,6 @@ def test_precision_is_that_of_the_undisturbed_trials():
     records[1] = {"msgs_per_s": 40.0, "disturbed": True}
     info = runner.precision_info(LOCK, Trial(2, planned=3, precision=0.5, spares=1), records)
     assert info["trials_planned"] == 4 and info["trial_count"] == 3  # one: a spare is needed
-
-
-def test_history_follows_a_scenario_only_through_the_runs_that_judged_it():
-    from ipcbench import history
-
-    good = gate.figure_of(_row({"msgs_per_s": 100.0}, {"msgs_per_s": 104.0}))
-    bad = gate.figure_of(_row({"msgs_per_s": 50.0, "disturbed": True}))
-    runs = [SimpleNamespace(figures={"s": f}) for f in (good, bad, good)]
-    assert [i for i, _ in history.series(runs)["s"]] == [0, 2]
 
 
 def test_a_run_says_how_many_trials_the_host_slowed():
@@ -203,24 +199,6 @@ def test_compare_warns_of_a_file_whose_host_slowed_half_its_trials(tmp_path):
     (note,) = [n for n in runs.load_run(busy).notes if "host slowed" in n]
     total = 4 * len(data["benchmarks"])
     assert f"slowed {total // 2} of {total} trials" in note and "quieter machine" in note
-
-
-def test_noise_leaves_out_a_run_whose_trials_of_a_scenario_the_host_all_disturbed(tmp_path):
-    import synthetic
-
-    from ipcbench import noise
-
-    paths = []
-    for k in range(3):
-        data = synthetic.with_trials(synthetic.read(synthetic.BASELINE), n=3, seed=k)
-        if k == 2:
-            for t in data["benchmarks"][0]["extra_info"]["trials"]:
-                t["disturbed"] = True
-        paths.append(synthetic.write(tmp_path / f"r{k}.json", data))
-    found, _ = noise.measure(paths, 0.05, None)
-    first = data["benchmarks"][0]["extra_info"]["scenario"]
-    by_sid = {n.scenario: n for n in found}
-    assert by_sid[first].runs == 2 and all(n.runs == 3 for sid, n in by_sid.items() if sid != first)
 
 
 def test_the_environment_can_switch_the_judgement_off(monkeypatch):
