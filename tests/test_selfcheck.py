@@ -64,13 +64,13 @@ def test_check_compares_the_same_batch_in_the_same_unit(scenario, monkeypatch, n
         assert result.metric == "rtt_p50_ns"
         assert result.hand == tuple(rtt for _, rtt in kept)
         assert result.ratio == pytest.approx(
-            statistics.median(result.hand) / statistics.median(result.harness)
+            statistics.median(w / h for h, w in zip(result.harness, result.hand, strict=True))
         )
     else:  # messages (bulk: copies) per second on both sides
         assert result.metric == "msgs_per_s"
         assert result.hand == pytest.approx(tuple(batch[0] / (ns / 1e9) for ns, _ in kept))
         assert result.ratio == pytest.approx(
-            statistics.median(result.harness) / statistics.median(result.hand)
+            statistics.median(h / w for h, w in zip(result.harness, result.hand, strict=True))
         )
     assert math.isfinite(result.ratio)
 
@@ -115,6 +115,18 @@ def test_ratio_orientation():
     # Throughput: harness/hand; latency: hand/harness. Both below 1 when the harness looks worse.
     assert selfcheck.Check(s, 10, "msgs_per_s", (90.0,), (100.0,)).ratio == pytest.approx(0.9)
     assert selfcheck.Check(s, 10, "rtt_p50_ns", (100.0,), (90.0,)).ratio == pytest.approx(0.9)
+
+
+def test_the_ratio_pairs_each_harness_round_with_the_hand_written_round_beside_it():
+    s = Scenario("queue", "throughput", 1, 1, 1024, "fork")
+    # The host slowed the first pair of rounds alike, then the harness's second round alone: the
+    # rounds' own ratios say 1.0 (two pairs of three agree), the medians of each side 0.62.
+    rounds = (60.0, 62.0, 100.0)
+    check = selfcheck.Check(s, 10, "msgs_per_s", rounds, (60.0, 100.0, 100.0), rounds)
+    assert check.harness_median / check.hand_median == pytest.approx(0.62)
+    assert check.ratio == pytest.approx(1.0) and check.ratio_worker_clock == pytest.approx(1.0)
+    late = selfcheck.Check(s, 10, "rtt_p50_ns", (110.0, 220.0, 110.0), (100.0, 200.0, 100.0))
+    assert late.ratio == pytest.approx(100 / 110)
 
 
 def test_cli_prints_the_table_and_saves(tmp_path, capsys, no_leaks):
