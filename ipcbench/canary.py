@@ -104,11 +104,16 @@ class Speed:
         return factor, factor > DISTURBED
 
 
+def undisturbed(records: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """The trial records the host did not disturb (those saved before the check count as such)."""
+    return [r for r in records if not r.get("disturbed")]
+
+
 def tally(benchmarks: Iterable[Mapping[str, Any]]) -> tuple[int, int]:
     """(trials the host slowed, trials) of a run's benchmarks (saved, or loaded rows: both carry
     ``extra_info``)."""
     records = [t for b in benchmarks for t in (b.get("extra_info") or {}).get("trials") or []]
-    return sum(bool(t.get("disturbed")) for t in records), len(records)
+    return len(records) - len(undisturbed(records)), len(records)
 
 
 def summary(benchmarks: Iterable[Mapping[str, Any]]) -> str | None:

@@ -124,11 +124,13 @@ def load_runs(directory: Path) -> tuple[list[Run], list[str]]:
     return sorted(runs, key=_order_key), skipped
 
 
-def series(runs: Sequence[Run]) -> dict[str, list[tuple[int, Figure]]]:
-    """Scenario id -> (run index, figure) for the runs that have it, every run's trials put on one
-    host speed (:mod:`ipcbench.host`): what a step is judged by is each figure's ``steady`` level."""
+def series(runs: Sequence[Run], one_host: bool = True) -> dict[str, list[tuple[int, Figure]]]:
+    """Scenario id -> (run index, figure) for the runs that have it.  With ``one_host``, every run's
+    trials put on one host speed (:mod:`ipcbench.host`), as a step is judged (by each figure's
+    ``steady`` level); the charts, which draw the figures as measured, need not."""
     out: dict[str, list[tuple[int, Figure]]] = {}
-    moved, _ = host.common([run.figures for run in runs])
+    maps = [run.figures for run in runs]
+    moved = host.common(maps)[0] if one_host else maps
     for i, figures in enumerate(moved):
         for sid, fig in figures.items():
             out.setdefault(sid, []).append((i, fig))
@@ -207,7 +209,7 @@ def charts(runs: Sequence[Run], steps: Sequence[Step]) -> dict[str, bytes]:
     from matplotlib.figure import Figure as Canvas
 
     by_mech: dict[str, dict[str, list[tuple[str, list[tuple[int, Figure]]]]]] = {}
-    for sid, points in sorted(series(runs).items()):
+    for sid, points in sorted(series(runs, one_host=False).items()):
         fig0 = points[0][1]
         by_mech.setdefault(fig0.mechanism, {}).setdefault(_metric_label(fig0), []).append((sid, points))
     marks = {(s.scenario, s.index) for s in steps}

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from ipcbench import errors, host, results, stats
 from ipcbench.errors import EXIT_OK
-from ipcbench.gate import DEFAULT_ALPHA, CompareError, Figure, costs, figure_of, percent
+from ipcbench.gate import DEFAULT_ALPHA, CompareError, Figure, costs, percent
 from ipcbench.runs import load_run
 
 #: A pair's own noise estimate from 5 + 5 trials varies by ~25%; the threshold leaves this much room.
@@ -85,7 +85,7 @@ def estimate(figs: Sequence[Figure], n_trials: int, level: float) -> Noise:
 def measure(paths: Sequence[Path], alpha: float, n_trials: int | None) -> tuple[list[Noise], int]:
     """Per scenario in every file; the trial count the estimates are for (given, or the files')."""
     # Every run's trials on one host speed, as the gate judges them (ipcbench.host).
-    moved, _ = host.common([{sid: figure_of(row) for sid, row in load_run(p).rows.items()} for p in paths])
+    moved, _ = host.common([load_run(p).figures for p in paths])
     by_sid: dict[str, list[Figure]] = {}
     for figures in moved:
         for sid, fig in figures.items():

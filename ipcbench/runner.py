@@ -278,7 +278,7 @@ def precision_info(scenario: Scenario, trial: Trial, records: Sequence[dict[str,
     ``--max-time`` does not.  Disturbed trials (:mod:`ipcbench.canary`) count towards neither the
     precision nor the plan while undisturbed ones remain.
     """
-    clean = [r for r in records if not r.get("disturbed")]
+    clean = canary.undisturbed(records)
     known = clean if len(clean) > 1 else records
     reached = trials.precision([v for r in known if (v := trials.figure(scenario.pattern, r)) is not None])
     count = len(records)

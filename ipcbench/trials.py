@@ -134,7 +134,7 @@ class TrialLog:
     @property
     def clean(self) -> int:
         """Finished trials the host did not disturb (see :mod:`ipcbench.canary`)."""
-        return sum(not r.get("disturbed") for r in self.records)
+        return len(canary.undisturbed(self.records))
 
 
 @dataclasses.dataclass(frozen=True)
