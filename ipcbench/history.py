@@ -14,11 +14,17 @@ reported.  Medians of ``k`` runs make one noisy run unable to cause or hide a st
 And, as ``compare`` judges, the step must be significant: each run is one sample (its median of the
 trials the host left alone, or of all if it disturbed every one, each trial put on one host speed by
 the reading beside it, see :mod:`ipcbench.host`; the medians rule reads those too), the runs before
-``i`` are tested against the runs from ``i`` on (one-sided Student t on log figures), that p is
-multiplied by the number of places a step could have been (Bonferroni over the splits), and
-Benjamini-Hochberg decides over every scenario with enough runs at ``--alpha``.  Honest runs of
-unchanged code differ by more than a 10% threshold all the time; without this the medians rule
-alone finds steps in them.
+``i`` are tested against the runs from ``i`` on (one-sided, on log figures), that p is multiplied by
+the number of places a step could have been (Bonferroni over the splits), and Benjamini-Hochberg
+decides over every scenario with enough runs at ``--alpha``.  Honest runs of unchanged code differ by
+more than a 10% threshold all the time; without this the medians rule alone finds steps in them.
+
+The test is judged beside each run's host level (the median reading of all its trials), by least
+squares on both (:func:`ipcbench.stats.step_given`): on days the host grew busier run by run, some
+figures (start-up, four workers sharing a counter on two CPUs) slowed by more than their trials' own
+readings said, and ten honest runs of one such day showed 11 steps judged without it, 1 with it.  A
+step that comes exactly where the host's level stepped is not told apart from it, and not called.
+Runs without readings are judged by Student's t alone.
 
 Writes ``index.html`` (self-contained: the charts are embedded), ``history.md`` and one PNG per
 mechanism.  matplotlib (Agg) and pandas load only inside the command.
@@ -137,19 +143,33 @@ def series(runs: Sequence[Run], one_host: bool = True) -> dict[str, list[tuple[i
     return out
 
 
-def step_p_value(series: Sequence[Figure], i: int, k: int) -> float:
+def step_p_value(series: Sequence[Figure], i: int, k: int, hosts: Sequence[float | None] = ()) -> float:
     """One-sided p that the runs from ``i`` on are worse than the runs before it, times the number of
-    splits a series of this length allows (``len - 2k + 1``)."""
+    splits a series of this length allows (``len - 2k + 1``).
+
+    With every run's host level (:func:`ipcbench.host.run_level`), the step is judged beside it: a
+    step the host's own change explains as well is not one.
+    """
     up = series[0].higher_is_better
-    test = stats.t_test(costs([f.steady for f in series[:i]], up), costs([f.steady for f in series[i:]], up))
-    if test is None:
-        return 1.0
-    return min(1.0, test.p_greater() * (len(series) - 2 * k + 1))
+    y = costs([f.steady for f in series], up)
+    if len(hosts) == len(series) and all(h is not None for h in hosts):
+        fit = stats.step_given(y, [n >= i for n in range(len(y))], [h for h in hosts if h is not None])
+        if fit is None:
+            return 1.0
+        step, se, df = fit
+        p = 0.0 if se == 0 and step > 0 else 1.0 if se == 0 else stats.t_sf(step / se, df)
+    else:
+        test = stats.t_test(y[:i], y[i:])
+        if test is None:
+            return 1.0
+        p = test.p_greater()
+    return min(1.0, p * (len(series) - 2 * k + 1))
 
 
 def find_steps(runs: Sequence[Run], rules: Rules, k: int) -> list[Step]:
     """Candidate steps by the medians rule, kept when significant after the family's control."""
     candidates: dict[str, list[Step]] = {}
+    levels = [host.run_level(run.figures) for run in runs]
     for sid, points in sorted(series(runs).items()):
         if len(points) < 2 * k:
             continue
@@ -168,7 +188,7 @@ def find_steps(runs: Sequence[Run], rules: Rules, k: int) -> list[Step]:
                 after,
                 r,
                 t,
-                step_p_value(figs, pos, k),
+                step_p_value(figs, pos, k, [levels[n] for n, _ in points]),
             )
             for pos, before, after, r in detect_steps(values, first.higher_is_better, t, k)
         ]

@@ -158,6 +158,14 @@ def common(maps: Sequence[Mapping[str, Figure]]) -> tuple[list[dict[str, Figure]
     return out, dataclasses.replace(fitted, centre=centre)
 
 
+def run_level(figures: Mapping[str, Figure]) -> float | None:
+    """A whole run's host speed: the median log reading of every trial of every figure (None without
+    readings).  Where the host grows busier run by run, the figures of some patterns (start-up, four
+    workers sharing a counter on two CPUs) slowed by more than their trials' own readings said."""
+    logs = [math.log(h) for f in figures.values() if _readable(f) for h in f.hosts]
+    return statistics.median(logs) if logs else None
+
+
 def host_ratio(base: Figure, cur: Figure) -> float | None:
     """How many times slower the host read for the current side's samples than for the baseline's."""
     if not (base.hosts and cur.hosts):

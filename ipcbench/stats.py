@@ -9,6 +9,8 @@
   small tests of one family share: each test's variance is shrunk towards the family's typical one, so
   three trials a side that happened to agree do not pass for a steady scenario.
 * :func:`benjamini_hochberg`: the family-wise decision over every scenario judged in one compare.
+* :func:`step_given`: a step in a series of runs, judged beside a covariate of each run (its host's
+  speed), so that a step the covariate explains as well is not taken for one.
 * :func:`robust_sd`, :func:`pooled_sd` and :func:`mdc`: the noise of a scenario and the smallest change
   a test at a given level can call significant with that noise and those sample counts.
 """
@@ -310,6 +312,43 @@ def moderated(test: TTest, prior: Prior | None) -> TTest:
         return dataclasses.replace(test, sd=math.sqrt(prior.var), df=DF_KNOWN)
     var = (prior.df * prior.var + test.df * test.sd**2) / (prior.df + test.df)
     return dataclasses.replace(test, sd=math.sqrt(var), df=min(DF_KNOWN, prior.df + test.df))
+
+
+# --- a step beside a covariate ----------------------------------------------------------------------
+
+
+def step_given(
+    y: Sequence[float], after: Sequence[bool], x: Sequence[float]
+) -> tuple[float, float, int] | None:
+    """``(step, its standard error, degrees of freedom)`` of ``y = a + step * after + c * x``, by least
+    squares (Frisch-Waugh: both ``y`` and the step indicator are first cleared of what ``x`` explains).
+
+    An analysis of covariance: the step is what remains between the two groups once ``x`` has had its
+    say, and its error grows as far as ``x`` moved with the split itself.  None when nothing of the
+    split is left once ``x`` is accounted for (``x`` stepped exactly where ``y`` did: no test can
+    tell the two apart), or too few values for three parameters and an error.
+    """
+    n = len(y)
+    if n < 4 or len(after) != n or len(x) != n:
+        return None
+
+    mx = statistics.fmean(x)
+    sxx = sum((xi - mx) ** 2 for xi in x)
+
+    def cleared(v: Sequence[float]) -> list[float]:
+        mv = statistics.fmean(v)
+        slope = sum((xi - mx) * (vi - mv) for xi, vi in zip(x, v, strict=True)) / sxx if sxx > 0 else 0.0
+        return [vi - mv - slope * (xi - mx) for xi, vi in zip(x, v, strict=True)]
+
+    ry, rs = cleared(y), cleared([1.0 if a else 0.0 for a in after])
+    sss = sum(r * r for r in rs)
+    # What the split shares with x beyond rounding: below this it is x's own step.
+    if sss < 1e-9 * n:
+        return None
+    step = sum(a * b for a, b in zip(rs, ry, strict=True)) / sss
+    df = n - 3 if sxx > 0 else n - 2  # a constant x fits nothing: the plain two-group test
+    rss = sum((b - step * a) ** 2 for a, b in zip(rs, ry, strict=True))
+    return step, math.sqrt(rss / df / sss), df
 
 
 # --- noise and the smallest detectable change -------------------------------------------------------

@@ -185,3 +185,40 @@ def test_a_real_25_percent_step_that_persists_is_found(tmp_path, capsys):
     steps = [line for line in out.splitlines() if line.strip().startswith("step:")]
     assert len(steps) == 1
     assert steps[0].strip().startswith(f"step: {QUEUE_TP} msgs/s at #5")
+
+
+def with_host(data, reading, seed):
+    """Every trial with the host's reading (``canary_ns``) it saved: ``reading`` ns, give or take 2%."""
+    rng = random.Random(seed)
+    for b in data["benchmarks"]:
+        for trial in b["extra_info"]["trials"]:
+            trial["canary_ns"] = reading * math.exp(rng.gauss(0, 0.02))
+    return data
+
+
+def hosted_history(tmp_path, host_step, n=10, step_at=5):
+    """``noisy_history``'s queue step at ``step_at``, each run's trials with host readings: steady, or
+    30% slower from the step's run on (``host_step``)."""
+    d = tmp_path / f"hosted-{host_step}"
+    d.mkdir()
+    cv = trial_noise(0)
+    for i in range(n):
+        data = with_trials(read(), n=5, cv=cv, seed=i, run_share=0.25)
+        if i >= step_at:
+            data = slow_down(data, QUEUE_TP, 1 / 0.75)
+        slower = 1.3 if host_step and i >= step_at else 1.0
+        data = with_host(data, 150_000 * slower * math.exp(random.Random(-i).gauss(0, 0.02)), seed=i)
+        data["commit_info"]["time"] = f"2026-11-{10 + i:02d}T12:00:00+00:00"
+        write(d / f"run-{i:02d}.json", data)
+    return d
+
+
+def test_a_step_where_the_host_itself_stepped_is_not_taken_for_the_codes(tmp_path):
+    """The host read 30% slower from the run the figure stepped: the step is judged beside each run's
+    host level, which explains it as well; on a steady host the same step is found."""
+    found = {}
+    for host_step in (False, True):
+        loaded, _ = load_runs(hosted_history(tmp_path, host_step))
+        found[host_step] = [s.scenario for s in find_steps(loaded, Rules(), 3)]
+    assert any(QUEUE_TP in s for s in found[False])
+    assert not any(QUEUE_TP in s for s in found[True])

@@ -185,3 +185,37 @@ def test_moderation_weights_own_and_family_variance_by_their_degrees_of_freedom(
     assert mod.df == 8 and mod.diff == test.diff
     assert stats.moderated(test, None) is test
     assert stats.moderated(test, stats.Prior(math.inf, 0.0009)).sd == pytest.approx(0.03)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    y=st.lists(st.floats(min_value=-5, max_value=5, allow_nan=False), min_size=6, max_size=12),
+    x_seed=st.integers(0, 2**32 - 1),
+    cut=st.integers(2, 4),
+)
+def test_step_given_a_covariate_is_least_squares(y, x_seed, cut):
+    """The step and its standard error are those of the full regression ``y ~ 1 + after + x``."""
+    np = pytest.importorskip("numpy")
+    rng = np.random.default_rng(x_seed)
+    x = list(rng.normal(size=len(y)))
+    after = [i >= cut for i in range(len(y))]
+    design = np.column_stack([np.ones(len(y)), np.array(after, float), np.array(x)])
+    coef, _, rank, _ = np.linalg.lstsq(design, np.array(y), rcond=None)
+    assume(rank == 3)
+    residual = np.array(y) - design @ coef
+    s2 = residual @ residual / (len(y) - 3)
+    se = math.sqrt(s2 * np.linalg.inv(design.T @ design)[1, 1])
+    fit = stats.step_given(y, after, x)
+    assert fit is not None
+    assert fit[0] == pytest.approx(coef[1], rel=1e-6, abs=1e-9)
+    assert fit[1] == pytest.approx(se, rel=1e-6, abs=1e-9)
+    assert fit[2] == len(y) - 3
+
+
+def test_a_step_the_covariate_takes_exactly_is_not_judged_and_a_constant_one_is_the_plain_test():
+    y = [1.0, 1.1, 0.9, 2.0, 2.1, 1.9]
+    after = [False] * 3 + [True] * 3
+    assert stats.step_given(y, after, [0.0] * 3 + [1.0] * 3) is None  # the host stepped exactly there
+    step, se, df = stats.step_given(y, after, [5.0] * 6)
+    plain = stats.t_test(y[:3], y[3:])
+    assert (step, se, df) == pytest.approx((plain.diff, plain.se, plain.df))
