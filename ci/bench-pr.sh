@@ -7,7 +7,8 @@
 #
 # RUN_ARGS go to every `ipcbench run` (default: the quick profile), e.g. a selection or
 # `--plugin bench/my_channel.py --mechanism my_channel`; COMPARE_ARGS go to `ipcbench compare`, e.g.
-# `--config bench/gate.toml`.  Relative paths in both are taken from the root of each side's own
+# `--config bench/gate.toml` (from `ipcbench noise --repeats REPEATS -o bench/gate.toml`: thresholds
+# sized for directories of that many runs, not for two files).  Relative paths in both are taken from the root of each side's own
 # tree: a plugin file or a config of the pull request is measured against the target branch's own.
 #
 # Environment (GitHub Actions sets the first three on a pull_request run):

@@ -14,6 +14,12 @@ From repeated runs of the same code (or one run's trials), per scenario:
   (so that the scenario is judged, not called too noisy, in most compares), and so that a whole run's
   luck does not pass for a regression.
 
+With ``--repeats K`` the change and the threshold are those of a compare of two *directories* of ``K``
+runs a side, as the pull-request script runs them: its samples are whole runs (each run's level, on one
+host speed), so their spread is measured directly, as the spread of the given runs' levels, and needs
+three runs or more.  Two directories resolve far smaller changes than two files, and thresholds sized
+for files would let a directory compare pass what it could have caught.
+
 ``-o FILE`` writes the thresholds as the TOML that ``compare --config FILE`` reads (``[scenarios]``), and,
 from two runs or more, what whole runs add (``[run_sds]``), which a compare of two files cannot see.
 """
@@ -35,6 +41,8 @@ from ipcbench.runs import load_run
 
 #: A pair's own noise estimate from 5 + 5 trials varies by ~25%; the threshold leaves this much room.
 MARGIN = 1.2
+#: ``--repeats``: runs needed to measure the spread of whole runs' levels.
+LEAST_RUNS = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,8 +60,9 @@ class Noise:
     threshold: float
 
 
-def estimate(figs: Sequence[Figure], n_trials: int, level: float) -> Noise:
-    """One scenario's noise from its figure in each run (each figure's samples are its trials)."""
+def estimate(figs: Sequence[Figure], n_trials: int, level: float, repeats: int | None = None) -> Noise:
+    """One scenario's noise from its figure in each run (each figure's samples are its trials); what a
+    compare of two files of ``n_trials`` resolves, or of two directories of ``repeats`` runs."""
     first = figs[0]
     groups = [costs(f.samples, first.higher_is_better) for f in figs]
     trial_sd, df = stats.pooled_sd(groups)
@@ -69,6 +78,13 @@ def estimate(figs: Sequence[Figure], n_trials: int, level: float) -> Noise:
     # given this file knows both spreads as measured here, over every run's trials (``df`` of them),
     # not from its own few trials: the gate's test with these as its variance (stats.TTest).
     mdc = percent(stats.mdc(trial_sd, df, n_trials, n_trials, level, run_sd or 0.0))
+    if repeats is not None:
+        # A directory's sample is each run's level, as compare merges them (ipcbench.runs.merged).
+        levels = costs([f.steady for f in figs], first.higher_is_better)
+        if len(levels) < LEAST_RUNS:
+            raise CompareError(f"{first.scenario}: in {len(levels)} run(s); --repeats needs {LEAST_RUNS}")
+        level_sd = statistics.stdev(levels)
+        mdc = percent(stats.mdc(level_sd, len(levels) - 1, repeats, repeats, level))
     threshold = max(1, math.ceil(min(mdc * MARGIN, 1e6)))
     return Noise(
         first.scenario,
@@ -82,8 +98,14 @@ def estimate(figs: Sequence[Figure], n_trials: int, level: float) -> Noise:
     )
 
 
-def measure(paths: Sequence[Path], alpha: float, n_trials: int | None) -> tuple[list[Noise], int]:
+def measure(
+    paths: Sequence[Path], alpha: float, n_trials: int | None, repeats: int | None = None
+) -> tuple[list[Noise], int]:
     """Per scenario in every file; the trial count the estimates are for (given, or the files')."""
+    if repeats is not None and len(paths) < LEAST_RUNS:
+        raise CompareError(
+            f"--repeats: the spread of whole runs needs {LEAST_RUNS} runs or more, not {len(paths)}"
+        )
     # Every run's trials on one host speed, as the gate judges them (ipcbench.host).
     moved, _ = host.common([load_run(p).figures for p in paths])
     by_sid: dict[str, list[Figure]] = {}
@@ -96,7 +118,7 @@ def measure(paths: Sequence[Path], alpha: float, n_trials: int | None) -> tuple[
     out = []
     for figs in by_sid.values():
         try:
-            out.append(estimate(figs, n, level))
+            out.append(estimate(figs, n, level, repeats))
         except CompareError:
             continue
     if not out:
@@ -104,11 +126,18 @@ def measure(paths: Sequence[Path], alpha: float, n_trials: int | None) -> tuple[
     return out, n
 
 
-def to_toml(noise: Sequence[Noise], alpha: float, n: int, sources: Sequence[Path]) -> str:
+def sides(n: int, repeats: int | None) -> str:
+    """What the figures are for: ``two files of 3 trials`` or ``two directories of 5 runs``."""
+    return f"two files of {n} trials" if repeats is None else f"two directories of {repeats} runs"
+
+
+def to_toml(
+    noise: Sequence[Noise], alpha: float, n: int, sources: Sequence[Path], repeats: int | None = None
+) -> str:
     now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     lines = [
         f"# ipcbench noise, {now}, from {len(sources)} file(s): {', '.join(p.name for p in sources)}",
-        f"# thresholds for compares of {n} trials a side at alpha {alpha:g} over {len(noise)} scenarios:",
+        f"# thresholds for compares of {sides(n, repeats)} at alpha {alpha:g} over {len(noise)} scenarios:",
         f"# each the smallest change a compare resolves here (trials, whole runs' luck) x {MARGIN:g}.",
         "# Per scenario: trial spread, what whole runs add, the resolvable change.",
         f"alpha = {alpha!r}",
@@ -127,7 +156,7 @@ def to_toml(noise: Sequence[Noise], alpha: float, n: int, sources: Sequence[Path
     return "\n".join(lines) + "\n"
 
 
-def render(noise: Sequence[Noise], n: int, alpha: float) -> str:
+def render(noise: Sequence[Noise], n: int, alpha: float, repeats: int | None = None) -> str:
     headers = ["scenario", "metric", "runs", "trials", "trial sd", "run sd", "resolves", "threshold"]
     rows = [headers] + [
         [
@@ -150,8 +179,8 @@ def render(noise: Sequence[Noise], n: int, alpha: float) -> str:
     thresholds = [x.threshold for x in noise]
     return "\n".join(
         [
-            f"{len(noise)} scenarios; a compare of {n} trials a side at alpha {alpha:g} (a lone change among "
-            f"{len(noise)}) resolves, per scenario, the change shown; spreads are of log figures (~CV)",
+            f"{len(noise)} scenarios; a compare of {sides(n, repeats)} at alpha {alpha:g} (a lone change "
+            f"among {len(noise)}) resolves, per scenario, the change shown; spreads are of log figures (~CV)",
             *body,
             f"median threshold {statistics.median(thresholds):g}%; {sum(t <= 10 for t in thresholds)} of "
             f"{len(thresholds)} scenarios can be judged at 10%",
@@ -168,6 +197,13 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument(
         "--trials", type=int, default=None, help="trials a side the compares will have (default: the files')"
     )
+    p.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        metavar="K",
+        help="size for compares of two directories of K runs a side (the PR script's REPEATS), not files",
+    )
     return p
 
 
@@ -177,14 +213,17 @@ def cmd_noise(args: argparse.Namespace) -> int:
             raise CompareError(f"--alpha must be between 0 and 1, not {args.alpha}")
         if args.trials is not None and args.trials < 2:
             raise CompareError(f"--trials must be at least 2, not {args.trials}")
-        noise, n = measure(args.results, args.alpha, args.trials)
+        if args.repeats is not None and args.repeats < 2:
+            raise CompareError(f"--repeats must be at least 2, not {args.repeats}")
+        noise, n = measure(args.results, args.alpha, args.trials, args.repeats)
         if args.output:
-            args.output.write_text(to_toml(noise, args.alpha, n, args.results), encoding="utf-8")
+            text = to_toml(noise, args.alpha, n, args.results, args.repeats)
+            args.output.write_text(text, encoding="utf-8")
     except (results.LoadError, CompareError) as exc:
         return errors.usage("noise", exc)
     except OSError as exc:
         return errors.usage("noise", f"cannot write {args.output}: {exc.strerror or exc}")
-    print(render(noise, n, args.alpha))
+    print(render(noise, n, args.alpha, args.repeats))
     if args.output:
         print(f"wrote {args.output} (ipcbench compare --config {args.output})")
     return EXIT_OK

@@ -3,6 +3,7 @@ file read back by ``compare --config``."""
 
 import json
 import math
+import statistics
 import tomllib
 
 import pytest
@@ -112,13 +113,36 @@ def test_more_trials_resolve_smaller_changes(tmp_path):
     assert all(math.isfinite(v) for v in five.values())
 
 
-@pytest.mark.parametrize("case", ["no trials, one run", "missing file", "bad alpha", "too few trials"])
+def test_repeats_size_thresholds_for_directories_of_runs(tmp_path, capsys):
+    """Directories of five runs a side average whole runs: they resolve less than two files of five
+    trials, and the thresholds file says which compare it was sized for.  Whole runs' luck widens both."""
+    files = repeated(tmp_path, n=8)
+    as_files = {x.scenario: x.mdc for x in noise.measure(files, 0.05, 5)[0]}
+    as_dirs = {x.scenario: x.mdc for x in noise.measure(files, 0.05, 5, repeats=5)[0]}
+    quiet = [s for s in as_files if s != QUEUE_TP]
+    assert statistics.median(as_dirs[s] for s in quiet) < 0.8 * statistics.median(as_files[s] for s in quiet)
+    assert as_dirs[QUEUE_TP] > 5 * statistics.median(as_dirs[s] for s in quiet)  # the loud one stays loud
+    moody = repeated(tmp_path, n=8, run_share=3.0, name="moody")
+    by_run = {x.scenario: x.mdc for x in noise.measure(moody, 0.05, 5, repeats=5)[0]}
+    assert statistics.median(by_run[s] for s in quiet) > 2 * statistics.median(as_dirs[s] for s in quiet)
+    out = tmp_path / "gate.toml"
+    assert main(["noise", *map(str, files), "--repeats", "5", "-o", str(out)]) == 0
+    assert "two directories of 5 runs" in capsys.readouterr().out
+    assert "two directories of 5 runs" in out.read_text()
+    assert read_config(out).scenarios[PIPE_TP] == math.ceil(as_dirs[PIPE_TP] * noise.MARGIN)
+
+
+@pytest.mark.parametrize(
+    "case", ["no trials, one run", "missing file", "bad alpha", "too few trials", "repeats 1", "two runs"]
+)
 def test_bad_input_is_exit_2_with_one_line(tmp_path, capsys, case):
     argv = {
         "no trials, one run": [str(FIXTURE)],
         "missing file": [str(tmp_path / "nope.json")],
         "bad alpha": [str(FIXTURE), "--alpha", "2"],
         "too few trials": [str(FIXTURE), "--trials", "1"],
+        "repeats 1": [str(FIXTURE), "--repeats", "1"],
+        "two runs": [*map(str, repeated(tmp_path, n=2)), "--repeats", "5"],
     }[case]
     rc = main(["noise", *argv])
     out, err = capsys.readouterr()
