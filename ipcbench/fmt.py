@@ -130,3 +130,12 @@ def p_value(p: float) -> str:
 def ratio(times: float) -> str:
     """How many times: ``2.4×``, ``1.05×``, ``12×``."""
     return MISSING if not math.isfinite(times) else f"{plain(times)}×"
+
+
+def commit(value: object, width: int = 7) -> str:
+    """A commit as a label: a hash cut to ``width`` characters, a word (pytest-benchmark's
+    ``unversioned`` outside a git checkout) whole, and ``no commit`` when none was saved."""
+    text = str(value or "")
+    if not text:
+        return "no commit"
+    return text[:width] if all(c in "0123456789abcdef" for c in text.lower()) else text

@@ -207,8 +207,7 @@ def find_steps(runs: Sequence[Run], rules: Rules, k: int) -> list[Step]:
 
 
 def run_label(i: int, run: Run) -> str:
-    commit = str(run.facts.get("commit") or "")[:7] or "no commit"
-    return f"#{i} {commit}"
+    return f"#{i} {fmt.commit(run.facts.get('commit'))}"
 
 
 #: Inches around each panel: its title above; the run labels, turned 60°, and the x ticks below.
@@ -312,9 +311,10 @@ def rule_text(rules: Rules, k: int) -> str:
         f"A step is at run i when the median of runs i..i+{k - 1} is worse than the median of runs "
         f"i-{k}..i-1 by more than the threshold ({rules.describe()}) and the median of every run from i "
         "to the latest is worse by more than the threshold too (it stepped down and stayed down), and "
-        "the runs from i on are significantly worse than the runs before it (one-sided t-test on the log "
-        "figures, one sample per run, times the number of possible splits; Benjamini-Hochberg "
-        f"q < {rules.alpha:g} over every scenario with {2 * k} runs or more). "
+        "the runs from i on are significantly worse than the runs before it (one-sided test on the log "
+        "figures, one sample per run, judged beside each run's host speed where runs saved it, times "
+        f"the number of possible splits; Benjamini-Hochberg q < {rules.alpha:g} over every scenario with "
+        f"{2 * k} runs or more). "
         "Worse means fewer msgs/s or ops/s, or a longer round trip or start-up."
     )
 

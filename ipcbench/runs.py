@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ipcbench import canary, host, progress, results
+from ipcbench import canary, fmt, host, progress, results
 from ipcbench.gate import (
     NOISY,
     VERDICTS,
@@ -64,7 +64,7 @@ class Run:
 
     def label(self) -> str:
         f = self.facts
-        commit = str(f.get("commit") or "")[:10] or "no commit"
+        commit = fmt.commit(f.get("commit"), 10)
         return (
             f"{self.path} ({f.get('host')}, {f.get('cpu_model')}, {f.get('cores_logical')} CPUs, "
             f"Python {f.get('python')}, {commit}, {f.get('datetime')})"

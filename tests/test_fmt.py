@@ -81,3 +81,17 @@ def test_p_values_print_two_digits_and_never_an_exponent(p, text):
 @given(st.floats(min_value=0, max_value=1))
 def test_no_p_value_prints_an_exponent(p):
     assert "e" not in fmt.p_value(p)
+
+
+@pytest.mark.parametrize(
+    ("value", "width", "label"),
+    [
+        ("0123456789abcdef0123", 7, "0123456"),
+        ("ABCDEF0123456789", 10, "ABCDEF0123"),
+        ("unversioned", 7, "unversioned"),  # pytest-benchmark's word outside a git checkout
+        (None, 7, "no commit"),
+        ("", 10, "no commit"),
+    ],
+)
+def test_a_commit_label_cuts_hashes_only(value, width, label):
+    assert fmt.commit(value, width) == label
