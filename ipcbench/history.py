@@ -157,7 +157,8 @@ def step_p_value(series: Sequence[Figure], i: int, k: int, hosts: Sequence[float
         if fit is None:
             return 1.0
         step, se, df = fit
-        p = 0.0 if se == 0 and step > 0 else 1.0 if se == 0 else stats.t_sf(step / se, df)
+        # An exact fit (no error left): the step's sign alone decides.
+        p = stats.t_sf(step / se, df) if se > 0 else (0.0 if step > 0 else 1.0)
     else:
         test = stats.t_test(y[:i], y[i:])
         if test is None:

@@ -74,17 +74,17 @@ def estimate(figs: Sequence[Figure], n_trials: int, level: float, repeats: int |
         means = [statistics.fmean(g) for g in groups]
         predicted = trial_sd**2 * statistics.fmean(1 / len(g) for g in groups)
         run_sd = math.sqrt(max(0.0, statistics.variance(means) - predicted))
-    # Two files' difference of means: each side's trials, and each side's whole-run offset.  A compare
-    # given this file knows both spreads as measured here, over every run's trials (``df`` of them),
-    # not from its own few trials: the gate's test with these as its variance (stats.TTest).
-    mdc = percent(stats.mdc(trial_sd, df, n_trials, n_trials, level, run_sd or 0.0))
-    if repeats is not None:
+    if repeats is None:
+        # Two files' difference of means: each side's trials, and each side's whole-run offset.  A
+        # compare given this file knows both spreads as measured here, over every run's trials (``df``
+        # of them), not from its own few trials: the gate's test with these as its variance.
+        mdc = percent(stats.mdc(trial_sd, df, n_trials, n_trials, level, run_sd or 0.0))
+    else:
         # A directory's sample is each run's level, as compare merges them (ipcbench.runs.merged).
         levels = costs([f.steady for f in figs], first.higher_is_better)
         if len(levels) < LEAST_RUNS:
             raise CompareError(f"{first.scenario}: in {len(levels)} run(s); --repeats needs {LEAST_RUNS}")
-        level_sd = statistics.stdev(levels)
-        mdc = percent(stats.mdc(level_sd, len(levels) - 1, repeats, repeats, level))
+        mdc = percent(stats.mdc(statistics.stdev(levels), len(levels) - 1, repeats, repeats, level))
     threshold = max(1, math.ceil(min(mdc * MARGIN, 1e6)))
     return Noise(
         first.scenario,
